@@ -1,0 +1,1 @@
+"""Offline backends: the default, needing nothing beyond pip (Pillow, espeak-ng, bundled ffmpeg)."""

@@ -1,0 +1,279 @@
+"""Settings: `config.toml` + environment, with pydantic-settings.
+
+Precedence (highest first): values passed in code/CLI > `S2V_*` env vars (nested with `__`, e.g.
+`S2V_RENDER__FPS=24`) > the original service's env names (`DASHSCOPE_API_KEY`, `COMFY_HOSTS_LIST`…,
+see `SEED_ENV`) > the TOML file > defaults. The TOML file is `$S2V_CONFIG_FILE`, else `./config.toml`,
+else the user config dir's `s2v/config.toml`. Every key is documented in `config.example.toml`.
+API keys are `SecretStr` and registered for redaction the moment settings load.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from platformdirs import user_config_path
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from s2v_tui.domain.errors import ConfigError, register_secret
+
+STAGES = ("storyboard", "keyframe", "clip", "voice")
+
+
+class BackendChoice(BaseModel):
+    """Backend name per stage; None = decided by the `local_inference` preset (offline when unset)."""
+
+    storyboard: str | None = None
+    keyframe: str | None = None
+    clip: str | None = None
+    voice: str | None = None
+
+
+class RenderSettings(BaseModel):
+    size: str = "9:16"
+    """Default size of new projects: 9:16 (720x1280), 16:9 (1280x720), 1:1 (1080x1080) or WxH."""
+    fps: int = Field(default=30, ge=5, le=60)
+    tail_seconds: float = Field(default=0.6, ge=0, le=5)
+    """Silence after each shot's narration."""
+    min_shot_seconds: float = Field(default=2.0, ge=0.5, le=30)
+    preset: str = "veryfast"
+    """x264 preset used for every segment (identical for all, so the final join is a stream copy)."""
+    crf: int = Field(default=23, ge=0, le=51)
+    sample_rate: int = 44100
+    loudness_lufs: float = Field(default=-16.0, ge=-40, le=-5)
+    allow_partial: bool = False
+    """Join the shots that succeeded even when others failed."""
+    workers: int = Field(default=2, ge=1, le=16)
+    """Concurrent CPU-heavy jobs (keyframe painting, segment encodes)."""
+
+
+class VoiceDefaults(BaseModel):
+    zh: str = "cmn"
+    """Offline (espeak-ng) voice for Chinese."""
+    en: str = "en-us"
+    """Offline (espeak-ng) voice for English."""
+    words_per_minute: int = Field(default=165, ge=80, le=400)
+    """espeak-ng base rate; the project's rate multiplier scales it."""
+
+
+class RetrySettings(BaseModel):
+    attempts: int = Field(default=3, ge=1, le=20)
+    """API_RETRY_ATTEMPTS: tries per call for transient errors (429, 5xx, timeouts)."""
+    base_delay: float = Field(default=2.0, ge=0, le=120)
+    """API_RETRY_BASE_DELAY: first backoff in seconds; doubles each try, with jitter."""
+    max_delay: float = Field(default=60.0, ge=0)
+
+
+class DashScopeSettings(BaseModel):
+    api_key: SecretStr | None = None
+    region: Literal["beijing", "singapore", "us"] = "beijing"
+    http_base_url: str | None = None
+    websocket_base_url: str | None = None
+    compatible_base_url: str | None = None
+    llm_model: str = "qwen-plus"
+    image_model: str = "qwen-image-plus"
+    image_size: str | None = None
+    """DEFAULT_IMAGE_SIZE; None = follow the project's aspect."""
+    video_model: str = "wan2.5-i2v-preview"
+    video_resolution: str = "480P"
+    image_handover: Literal["oss", "upload", "data_uri"] = "data_uri"
+    """How a keyframe reaches Wan: OSS presigned URL, DashScope temporary upload, or inline data URI."""
+    tts_model: str = "cosyvoice-v2"
+    tts_voice: str = "longxiaochun_v2"
+    lanes: int = Field(default=2, ge=1, le=32)
+    poll_interval: float = Field(default=5.0, ge=0.01)
+    poll_deadline: float = Field(default=1800.0, ge=1)
+
+
+class OssSettings(BaseModel):
+    endpoint: str = "oss-cn-beijing.aliyuncs.com"
+    access_key_id: SecretStr | None = None
+    access_key_secret: SecretStr | None = None
+    bucket: str = "bytedance-s2v"
+    url_expires: int = Field(default=86400, ge=60)
+    prefix: str = "s2v"
+
+
+class PixVerseSettings(BaseModel):
+    api_key: SecretStr | None = None
+    base_url: str = "https://app-api.pixverse.ai"
+    model: str = "v5"
+    quality: str = "540p"
+    max_concurrency: int = Field(default=2, ge=1, le=32)
+    poll_interval: float = Field(default=5.0, ge=0.01)
+    poll_deadline: float = Field(default=1800.0, ge=1)
+
+
+class ComfySettings(BaseModel):
+    hosts: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8188"])
+    t2i_workflow: str | None = None
+    """API-format T2I workflow JSON; None = the bundled SD1.5 template."""
+    i2v_workflow: str | None = None
+    per_host_concurrency: int = Field(default=1, ge=1, le=16)
+    job_deadline: float = Field(default=1800.0, ge=1)
+    stall_timeout: float = Field(default=300.0, ge=1)
+    """Fail over when a host sends no progress for this long."""
+
+    @field_validator("hosts", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [host.strip() for host in value.split(",") if host.strip()]
+        return value
+
+
+class OllamaSettings(BaseModel):
+    url: str = "http://127.0.0.1:11434"
+    model: str = "qwen3"
+
+
+class OpenAICompatSettings(BaseModel):
+    base_url: str = "https://dashscope.aliyuncs.com/compatible-mode/v1"
+    api_key: SecretStr | None = None
+    model: str = "qwen-plus"
+
+
+class CosyVoiceLocalSettings(BaseModel):
+    url: str | None = None
+    speaker: str = "xiaoyue"
+    response: Literal["audio", "json_base64"] = "audio"
+
+
+class FakeSettings(BaseModel):
+    latency: float = Field(default=0.0, ge=0)
+    fail: list[str] = Field(default_factory=list)
+    """"shot_02:keyframe"-style entries the fake backends fail on (for demos and tests)."""
+
+
+SEED_ENV: dict[str, tuple[str, ...]] = {
+    "LOCAL_INFERENCE": ("local_inference",),
+    "DASHSCOPE_API_KEY": ("dashscope", "api_key"),
+    "DASHSCOPE_IMAGE_MODEL": ("dashscope", "image_model"),
+    "DEFAULT_IMAGE_SIZE": ("dashscope", "image_size"),
+    "API_RETRY_ATTEMPTS": ("retry", "attempts"),
+    "API_RETRY_BASE_DELAY": ("retry", "base_delay"),
+    "OSS_ENDPOINT": ("oss", "endpoint"),
+    "OSS_ACCESS_KEY_ID": ("oss", "access_key_id"),
+    "OSS_ACCESS_KEY_SECRET": ("oss", "access_key_secret"),
+    "OSS_BUCKET": ("oss", "bucket"),
+    "OSS_URL_EXPIRES": ("oss", "url_expires"),
+    "COMFY_HOSTS_LIST": ("comfy", "hosts"),
+    "PIXVERSE_API_KEY": ("pixverse", "api_key"),
+    "PIXVERSE_BASE_URL": ("pixverse", "base_url"),
+    "PIXVERSE_MAX_CONCURRENCY": ("pixverse", "max_concurrency"),
+    "PIXVERSE_MODEL": ("pixverse", "model"),
+    "OLLAMA_URL": ("ollama", "url"),
+    "COSYVOICE_URL": ("cosyvoice", "url"),
+}
+"""The original service's environment names and where they land."""
+
+
+class SeedEnvSource(PydanticBaseSettingsSource):
+    """Reads the seed's un-prefixed env names (`SEED_ENV`) into nested settings."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for env_name, path in SEED_ENV.items():
+            value = os.environ.get(env_name)
+            if value is None or value == "":
+                continue
+            node = result
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1]] = value
+        return result
+
+
+def config_file_path() -> Path:
+    explicit = os.environ.get("S2V_CONFIG_FILE")
+    if explicit:
+        return Path(explicit).expanduser()
+    local = Path("config.toml")
+    if local.is_file():
+        return local
+    return user_config_path("s2v") / "config.toml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="S2V_", env_nested_delimiter="__", env_ignore_empty=True, extra="ignore"
+    )
+
+    projects_dir: Path = Path("~/s2v-projects")
+    """Where new projects are created when `--out` is not given."""
+    local_inference: bool | None = None
+    """LOCAL_INFERENCE preset: unset = offline; true = ComfyUI + Ollama + local CosyVoice; false = cloud."""
+    backends: BackendChoice = Field(default_factory=BackendChoice)
+    render: RenderSettings = Field(default_factory=RenderSettings)
+    voice: VoiceDefaults = Field(default_factory=VoiceDefaults)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+    dashscope: DashScopeSettings = Field(default_factory=DashScopeSettings)
+    oss: OssSettings = Field(default_factory=OssSettings)
+    pixverse: PixVerseSettings = Field(default_factory=PixVerseSettings)
+    comfy: ComfySettings = Field(default_factory=ComfySettings)
+    ollama: OllamaSettings = Field(default_factory=OllamaSettings)
+    openai_compat: OpenAICompatSettings = Field(default_factory=OpenAICompatSettings)
+    cosyvoice: CosyVoiceLocalSettings = Field(default_factory=CosyVoiceLocalSettings)
+    fake: FakeSettings = Field(default_factory=FakeSettings)
+    keymap: dict[str, str] = Field(default_factory=dict)
+    """TUI binding id → keys, e.g. {"render-all" = "ctrl+r"}."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file_path())
+        return init_settings, env_settings, SeedEnvSource(settings_cls), toml
+
+    def secrets(self) -> list[SecretStr]:
+        found = [self.dashscope.api_key, self.oss.access_key_id, self.oss.access_key_secret,
+                 self.pixverse.api_key, self.openai_compat.api_key]
+        return [s for s in found if s is not None]
+
+    def backend_for(self, stage: str) -> str:
+        """The backend name for a stage: explicit choice, else the preset."""
+        explicit = getattr(self.backends, stage)
+        if explicit:
+            return str(explicit)
+        if self.local_inference is None:
+            return "offline"
+        if self.local_inference:
+            local = {"storyboard": "ollama", "keyframe": "comfy", "clip": "comfy",
+                     "voice": "cosyvoice" if self.cosyvoice.url else "offline"}
+            return local[stage]
+        return {"storyboard": "dashscope", "keyframe": "dashscope", "clip": "dashscope", "voice": "dashscope"}[stage]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Load settings and register their secrets for redaction.
+
+    Raises:
+        ConfigError: naming the bad key and file when the config does not validate.
+    """
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"bad setting {where}: {first['msg']}",
+                          hint=f"check {config_file_path()} and your S2V_*/seed environment variables") from None
+    except ValueError as exc:  # TOML syntax errors
+        raise ConfigError(f"cannot read {config_file_path()}: {exc}", hint="fix the TOML syntax") from None
+    for secret in settings.secrets():
+        register_secret(secret.get_secret_value())
+    return settings

@@ -1,0 +1,124 @@
+"""A shot: the seed's storyboard fields plus per-stage state and the assets each stage produced."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import PurePosixPath
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from s2v_tui.domain.camera import CameraMove, parse_camera
+from s2v_tui.domain.ids import validate_id
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Stage(StrEnum):
+    """Per-shot stages, in pipeline order."""
+
+    KEYFRAME = "keyframe"
+    VOICE = "voice"
+    CLIP = "clip"
+    SEGMENT = "segment"
+
+
+class StageStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    STALE = "stale"
+
+
+class Asset(BaseModel):
+    """A file a stage produced, with everything needed to know whether it is still valid."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    path: str
+    """Path relative to the project folder, POSIX separators."""
+    sha256: str
+    media_type: str
+    backend: str
+    model: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    input_hash: str
+    """Hash of every input this asset was made from (see engine.cache)."""
+    created_at: datetime = Field(default_factory=utcnow)
+    meta: dict[str, Any] = Field(default_factory=dict)
+    """Measured facts: duration, size, subtitle cues…"""
+
+    @field_validator("path")
+    @classmethod
+    def _relative_inside(cls, value: str) -> str:
+        posix = PurePosixPath(value)
+        if not value or "\\" in value or posix.is_absolute() or ".." in posix.parts:
+            raise ValueError(f"asset path must be relative and stay inside the project: {value!r}")
+        return value
+
+
+class RemoteTask(BaseModel):
+    """A submitted paid task, persisted *before* polling so a restart polls it instead of paying again."""
+
+    provider: str
+    task_id: str
+    input_hash: str
+    """The inputs it was submitted for; a task for other inputs is never resumed."""
+    submitted_at: datetime = Field(default_factory=utcnow)
+    extra: dict[str, str] = Field(default_factory=dict)
+
+
+class StageState(BaseModel):
+    status: StageStatus = StageStatus.PENDING
+    error: str | None = None
+    asset: Asset | None = None
+    task: RemoteTask | None = None
+
+
+def _default_stages() -> dict[Stage, StageState]:
+    return {stage: StageState() for stage in Stage}
+
+
+class Shot(BaseModel):
+    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+
+    id: str
+    sequence: int = Field(ge=1)
+    subject: str = ""
+    detail: str = ""
+    """Visual description; the image prompt is built from it."""
+    narration: str = ""
+    """The spoken line (also the subtitle)."""
+    camera: CameraMove = CameraMove.PUSH_IN
+    tone: str = ""
+    image_prompt: str | None = None
+    """Overrides the prompt derived from subject/detail/style when set."""
+    duration: float | None = Field(default=None, gt=0, le=120)
+    """Seconds; None means narration length plus a short tail."""
+    locked: bool = False
+    """Locked shots survive storyboard regeneration unchanged."""
+    variants: dict[Stage, int] = Field(default_factory=dict)
+    """Bumped by "regenerate": part of the seed and cache key, so the stage builds something new."""
+    stages: dict[Stage, StageState] = Field(default_factory=_default_stages)
+
+    @field_validator("id")
+    @classmethod
+    def _safe_id(cls, value: str) -> str:
+        return validate_id(value, what="shot id")
+
+    @field_validator("camera", mode="before")
+    @classmethod
+    def _camera(cls, value: Any) -> CameraMove:
+        return parse_camera(value)
+
+    @field_validator("stages")
+    @classmethod
+    def _all_stages(cls, value: dict[Stage, StageState]) -> dict[Stage, StageState]:
+        return {stage: value.get(stage, StageState()) for stage in Stage}
+
+    def stage(self, stage: Stage) -> StageState:
+        return self.stages[stage]

@@ -1,0 +1,88 @@
+"""Per-run state shared by the stages, and the `StageContext` each backend call receives."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Literal
+
+from s2v_tui.config import Settings
+from s2v_tui.domain.errors import redact
+from s2v_tui.domain.events import Event, LogLine, StageName, StageProgress
+from s2v_tui.domain.project import Project
+from s2v_tui.domain.shot import RemoteTask, StageState
+from s2v_tui.engine.lanes import Lanes
+from s2v_tui.storage.project_store import ProjectFolder
+
+PROGRESS_INTERVAL = 0.25
+"""Seconds between progress events of one stage (ffmpeg reports far more often)."""
+
+
+class RunContext:
+    """What every stage of one run shares: project, folder, settings, lanes, event sink, counters."""
+
+    def __init__(self, project: Project, folder: ProjectFolder, settings: Settings, lanes: Lanes,
+                 emit: Callable[[Event], None]) -> None:
+        self.project = project
+        self.folder = folder
+        self.settings = settings
+        self.lanes = lanes
+        self.emit = emit
+        self.paid_calls: Counter[str] = Counter()
+        self.built: Counter[str] = Counter()
+        self.cached: Counter[str] = Counter()
+        self._save_lock = asyncio.Lock()
+
+    async def save(self) -> None:
+        """Persist the project (serialised; the JSON is dumped on the loop, written in a thread)."""
+        async with self._save_lock:
+            await asyncio.to_thread(self.folder.save, self.project)
+
+    def log(self, message: str, level: Literal["debug", "info", "warning", "error"] = "info",
+            shot_id: str | None = None) -> None:
+        self.emit(LogLine(level=level, message=redact(message), shot_id=shot_id))
+
+
+class StageContextImpl:
+    """The engine side of `backends.base.StageContext` for one stage of one shot (or the storyboard)."""
+
+    def __init__(self, run: RunContext, shot_id: str | None, stage: StageName, state: StageState,
+                 input_hash: str, workdir) -> None:  # type: ignore[no-untyped-def]
+        self.run = run
+        self.shot_id = shot_id or "project"
+        self._event_shot = shot_id
+        self.stage = stage
+        self.state = state
+        self.input_hash = input_hash
+        self.workdir = workdir
+        self._last_progress = 0.0
+
+    @property
+    def pending_task(self) -> RemoteTask | None:
+        task = self.state.task
+        return task if task is not None and task.input_hash == self.input_hash else None
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        now = time.monotonic()
+        if fraction < 1.0 and now - self._last_progress < PROGRESS_INTERVAL:
+            return
+        self._last_progress = now
+        self.run.emit(StageProgress(shot_id=self._event_shot, stage=self.stage,
+                                    fraction=max(0.0, min(1.0, fraction)), message=redact(message)))
+
+    def log(self, message: str, level: Literal["debug", "info", "warning", "error"] = "info") -> None:
+        self.run.log(message, level, self._event_shot)
+
+    async def remember_task(self, task: RemoteTask) -> None:
+        self.state.task = task
+        await self.run.save()
+
+    async def forget_task(self) -> None:
+        if self.state.task is not None:
+            self.state.task = None
+            await self.run.save()
+
+    def count_paid_call(self, provider: str) -> None:
+        self.run.paid_calls[provider] += 1

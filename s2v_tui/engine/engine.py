@@ -1,0 +1,191 @@
+"""The engine: storyboard → per-shot DAG (keyframe ‖ voice → clip → segment) → final join.
+
+`Engine.run` is an async iterator of typed events — the only interface front ends use. Shots run
+concurrently (their backend calls queue in lanes); one failed shot never stops its siblings; the run
+ends with `RunFinished`, a summary of what was built, reused, paid for and what failed and why.
+Cancelling (a `CancelToken`, or cancelling the consuming task) stops running stages, kills ffmpeg,
+removes scratch files and leaves the project saved and resumable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Collection
+from typing import Literal
+
+from s2v_tui.backends.registry import BackendSet
+from s2v_tui.config import Settings
+from s2v_tui.domain.errors import BadInputError, S2VError
+from s2v_tui.domain.events import (
+    ErrorInfo,
+    Event,
+    Failure,
+    RunFinished,
+    RunStarted,
+    RunStatus,
+    StageFailed,
+    StageSkipped,
+)
+from s2v_tui.domain.project import Project
+from s2v_tui.domain.shot import Asset, Shot, StageStatus
+from s2v_tui.engine import final_stage
+from s2v_tui.engine.cancel import CancelToken
+from s2v_tui.engine.context import RunContext
+from s2v_tui.engine.lanes import Lanes, lane_widths
+from s2v_tui.engine.plan import make_plan
+from s2v_tui.engine.stages import StageError, StageRunner
+from s2v_tui.engine.storyboard import generate
+from s2v_tui.storage.project_store import ProjectFolder
+
+StoryboardMode = Literal["auto", "regenerate", "skip"]
+_DONE = object()
+
+
+class Engine:
+    """Renders one project. Construct once per open project; `run` may be called repeatedly."""
+
+    def __init__(self, folder: ProjectFolder, settings: Settings, backends: BackendSet | None = None) -> None:
+        self.folder = folder
+        self.settings = settings
+        self.backends = backends or BackendSet.from_settings(settings)
+        self.lanes = Lanes(lane_widths(settings))
+
+    async def aclose(self) -> None:
+        await self.backends.aclose()
+
+    async def run(self, project: Project, *, shots: Collection[str] | None = None,
+                  storyboard: StoryboardMode = "auto", final: bool = True,
+                  cancel: CancelToken | None = None) -> AsyncIterator[Event]:
+        """Build what is missing or stale and yield events as it goes.
+
+        Args:
+            project: the loaded project (mutated in place and saved as stages finish).
+            shots: limit the work to these shot ids (the final join is skipped unless all are fresh).
+            storyboard: "auto" makes shots only when there are none; "regenerate" remakes unlocked ones.
+            final: join the segments into output/final.mp4.
+            cancel: stop cleanly when set.
+        """
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        run = RunContext(project, self.folder, self.settings, self.lanes, queue.put_nowait)
+        worker = asyncio.create_task(self._execute(run, shots, storyboard, final))
+        watcher = asyncio.create_task(cancel.wait()) if cancel else None
+
+        def finish(_: object) -> None:
+            queue.put_nowait(_DONE)
+
+        worker.add_done_callback(finish)
+        if watcher:
+            watcher.add_done_callback(lambda _: worker.cancel())
+        try:
+            while True:
+                item = await queue.get()
+                if item is _DONE:
+                    break
+                yield item  # type: ignore[misc]
+            while not queue.empty():
+                item = queue.get_nowait()
+                if item is not _DONE:
+                    yield item  # type: ignore[misc]
+            if not worker.cancelled() and worker.exception() is not None:
+                raise worker.exception()  # type: ignore[misc]  # a bug: surface it, don't swallow it
+        finally:
+            if watcher:
+                watcher.cancel()
+            if not worker.done():
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+
+    async def _execute(self, run: RunContext, shots: Collection[str] | None, storyboard: StoryboardMode,
+                       final: bool) -> None:
+        started = time.monotonic()
+        project = run.project
+        runner = StageRunner(run, self.backends)
+        status: RunStatus = "failed"
+        final_path = srt_path = None
+        duration = None
+        try:
+            self._reset_interrupted(project)
+            if storyboard == "regenerate" or (storyboard == "auto" and not project.shots):
+                try:
+                    await generate(run, self.backends.storyboard)
+                except S2VError as exc:
+                    project.storyboard.status, project.storyboard.error = StageStatus.FAILED, str(exc)
+                    await run.save()
+                    info = ErrorInfo.from_exception(exc)
+                    runner.failures.append((None, "storyboard", info))
+                    run.emit(StageFailed(shot_id=None, stage="storyboard", error=info))
+                    return
+            selected = self._select(project, shots)
+            plan = make_plan(project, self.folder, self.settings, self.backends)
+            run.emit(RunStarted(project_id=project.id, project_dir=str(self.folder.path), shots=len(selected),
+                                to_build=plan.to_build, cached=plan.cached, paid_calls=plan.paid_calls))
+            results = await asyncio.gather(*(self._shot(runner, shot) for shot in selected))
+            segments = [seg for seg in results if seg is not None]
+            complete = len(segments) == len(project.shots) and len(selected) == len(project.shots)
+            if final and segments and (complete or self.settings.render.allow_partial and shots is None):
+                with contextlib.suppress(StageError):
+                    asset = await final_stage.join(run, runner, segments)
+                    final_path = str(self.folder.resolve(asset.path))
+                    srt_path = str(self.folder.resolve(project.render.srt.path)) if project.render.srt else None
+                    duration = project.render.duration
+            if runner.failures:
+                status = "partial" if segments else "failed"
+            else:
+                status = "done"
+        except S2VError as exc:  # project-level problems: no shots, unknown ids, bad music file…
+            info = ErrorInfo.from_exception(exc)
+            runner.failures.append((None, "final", info))
+            run.emit(StageFailed(shot_id=None, stage="final", error=info))
+        except asyncio.CancelledError:
+            status = "cancelled"
+            raise
+        finally:
+            failures = [Failure(shot_id=s, stage=st, error=e) for s, st, e in runner.failures]
+            run.emit(RunFinished(status=status, final_path=final_path, srt_path=srt_path, duration=duration,
+                                 failures=failures, built=dict(run.built), cached=dict(run.cached),
+                                 paid_calls=dict(run.paid_calls), seconds=round(time.monotonic() - started, 3)))
+
+    @staticmethod
+    def _select(project: Project, shots: Collection[str] | None) -> list[Shot]:
+        if not project.shots:
+            raise BadInputError("the project has no shots", hint="generate a storyboard first")
+        if shots is None:
+            return list(project.shots)
+        wanted = set(shots)
+        unknown = wanted - {shot.id for shot in project.shots}
+        if unknown:
+            raise BadInputError(f"unknown shot ids: {', '.join(sorted(unknown))}")
+        return [shot for shot in project.shots if shot.id in wanted]
+
+    @staticmethod
+    def _reset_interrupted(project: Project) -> None:
+        """Stages a killed process left "running" are pending again (their task ids are kept)."""
+        for shot in project.shots:
+            for state in shot.stages.values():
+                if state.status == StageStatus.RUNNING:
+                    state.status = StageStatus.PENDING
+
+    async def _shot(self, runner: StageRunner, shot: Shot) -> Asset | None:
+        """keyframe ‖ voice → clip → segment for one shot; None if any stage failed."""
+        keyframe, voice = await asyncio.gather(runner.keyframe(shot), runner.voice(shot), return_exceptions=True)
+        for outcome in (keyframe, voice):
+            if isinstance(outcome, BaseException) and not isinstance(outcome, StageError):
+                raise outcome
+        if isinstance(keyframe, StageError) or isinstance(voice, StageError):
+            failed = "keyframe" if isinstance(keyframe, StageError) else "voice"
+            for stage in ("clip", "segment"):
+                runner.run.emit(StageSkipped(shot_id=shot.id, stage=stage, reason=f"{failed} failed"))
+            return None
+        assert isinstance(keyframe, Asset) and isinstance(voice, Asset)
+        try:
+            clip = await runner.clip(shot, keyframe, voice)
+        except StageError:
+            runner.run.emit(StageSkipped(shot_id=shot.id, stage="segment", reason="clip failed"))
+            return None
+        try:
+            return await runner.segment(shot, keyframe, clip, voice)
+        except StageError:
+            return None

@@ -1,0 +1,57 @@
+"""The final join: output/final.mp4 (segments by stream copy + one mixed, normalised audio track)
+and output/final.srt (every segment's cues shifted to its place in the film)."""
+
+from __future__ import annotations
+
+from s2v_tui.backends.base import BackendInfo
+from s2v_tui.domain.shot import Asset, utcnow
+from s2v_tui.engine import recipes
+from s2v_tui.engine.context import RunContext, StageContextImpl
+from s2v_tui.engine.plan import music_file
+from s2v_tui.engine.stages import StageRunner
+from s2v_tui.media.final import MusicBed, render_final
+from s2v_tui.media.probe import verify_video
+from s2v_tui.media.subtitles import Cue, shifted, write_srt
+from s2v_tui.storage.atomic import sha256_file
+
+FINAL_MP4 = "output/final.mp4"
+FINAL_SRT = "output/final.srt"
+
+
+def film_cues(segments: list[Asset]) -> list[Cue]:
+    cues: list[Cue] = []
+    offset = 0.0
+    for segment in segments:
+        cues += shifted([Cue.model_validate(c) for c in segment.meta.get("cues", [])], offset)
+        offset += float(segment.meta["duration"])
+    return cues
+
+
+async def join(run: RunContext, runner: StageRunner, segments: list[Asset]) -> Asset:
+    project, folder, render = run.project, run.folder, run.settings.render
+    music = music_file(project, folder)
+    music_sha = sha256_file(music) if music else None
+    input_hash = recipes.final_hash(project, segments, music_sha, render)
+    info = BackendInfo(name="ffmpeg", model="concat", lane="encode")
+    total = sum(float(s.meta["duration"]) for s in segments)
+
+    async def build(ctx: StageContextImpl) -> Asset:
+        out = ctx.workdir / "final.mp4"
+        bed = MusicBed(music, project.music.volume_db, project.music.ducking) if music else None
+        measured = await render_final(
+            [folder.resolve(s.path) for s in segments], [folder.resolve(s.meta["wav"]) for s in segments], out,
+            workdir=ctx.workdir, music=bed, sample_rate=render.sample_rate, target_lufs=render.loudness_lufs,
+            total_seconds=total, on_progress=ctx.progress)
+        media = verify_video(out)
+        srt = ctx.workdir / "final.srt"
+        write_srt(film_cues(segments), srt)
+        srt_sha = runner.place(srt, FINAL_SRT)
+        project.render.srt = Asset(path=FINAL_SRT, sha256=srt_sha, media_type="application/x-subrip",
+                                   backend="pysubs2", input_hash=input_hash, created_at=utcnow())
+        project.render.duration = round(media.duration, 3)
+        project.render.rendered_at = utcnow()
+        return runner.make_asset(info, FINAL_MP4, runner.place(out, FINAL_MP4), "video/mp4", input_hash,
+                             duration=round(media.duration, 3), measured_lufs=measured,
+                             shots=len(segments))
+
+    return await runner.run_stage(None, "final", project.render.state, input_hash, info, "encode", build)

@@ -1,0 +1,42 @@
+"""Concurrency lanes: one semaphore per provider or resource, so each gets its own width.
+
+Shots run concurrently; what limits them is the lane their backend calls queue in (e.g. "dashscope"
+width 2, "cpu" width = workers). A slow provider never holds up work in another lane.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from s2v_tui.config import Settings
+
+DEFAULT_WIDTH = 2
+
+
+def lane_widths(settings: Settings) -> dict[str, int]:
+    return {
+        "cpu": settings.render.workers,
+        "encode": settings.render.workers,
+        "fake": 8,
+        "dashscope": settings.dashscope.lanes,
+        "oss": 4,
+        "pixverse": settings.pixverse.max_concurrency,
+        "comfy": max(1, len(settings.comfy.hosts) * settings.comfy.per_host_concurrency),
+        "ollama": 1,
+        "llm": 2,
+        "cosyvoice": 2,
+    }
+
+
+class Lanes:
+    def __init__(self, widths: dict[str, int]) -> None:
+        self._widths = dict(widths)
+        self._lanes: dict[str, asyncio.Semaphore] = {}
+
+    def __call__(self, name: str) -> asyncio.Semaphore:
+        if name not in self._lanes:
+            self._lanes[name] = asyncio.Semaphore(self._widths.get(name, DEFAULT_WIDTH))
+        return self._lanes[name]
+
+    def width(self, name: str) -> int:
+        return self._widths.get(name, DEFAULT_WIDTH)

@@ -1,0 +1,117 @@
+"""What a run would do, computed without doing it: per shot and stage, fresh / stale / missing.
+
+Front ends show it (the TUI's "stale" markers, the render pane's "cached vs rebuilt"), `RunStarted`
+carries its counts, and its paid-call estimate is printed before a cloud run spends anything.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from s2v_tui.backends.registry import BackendSet
+from s2v_tui.config import Settings
+from s2v_tui.domain.project import Project
+from s2v_tui.domain.shot import Asset, Shot, Stage, StageStatus
+from s2v_tui.engine import recipes
+from s2v_tui.domain.errors import BadInputError
+from s2v_tui.media.fonts import cjk_font
+from s2v_tui.storage.atomic import sha256_file
+from s2v_tui.storage.project_store import ProjectFolder
+
+Freshness = Literal["fresh", "stale", "missing", "failed"]
+
+
+def asset_valid(folder: ProjectFolder, asset: Asset | None, input_hash: str | None) -> bool:
+    """The asset was made from exactly these inputs and its file(s) are intact."""
+    if asset is None or input_hash is None or asset.input_hash != input_hash:
+        return False
+    if not folder.asset_ok(asset.path, asset.sha256):
+        return False
+    companion = asset.meta.get("wav")
+    return companion is None or folder.asset_ok(companion, asset.meta.get("wav_sha256", ""))
+
+
+@dataclass
+class Plan:
+    shots: dict[str, dict[str, Freshness]] = field(default_factory=dict)
+    final: Freshness = "missing"
+    to_build: dict[str, int] = field(default_factory=dict)
+    cached: dict[str, int] = field(default_factory=dict)
+    paid_calls: dict[str, int] = field(default_factory=dict)
+
+
+def _freshness(folder: ProjectFolder, shot: Shot, stage: Stage, input_hash: str | None) -> Freshness:
+    state = shot.stages[stage]
+    if asset_valid(folder, state.asset, input_hash):
+        return "fresh"
+    if state.status == StageStatus.FAILED:
+        return "failed"
+    return "stale" if state.asset is not None else "missing"
+
+
+def music_file(project: Project, folder: ProjectFolder) -> Path | None:
+    """The background music file, resolved against the project folder; BadInputError if missing."""
+    if not project.music.path:
+        return None
+    path = Path(project.music.path).expanduser()
+    path = path if path.is_absolute() else folder.path / path
+    if not path.is_file():
+        raise BadInputError(f"background music {path} not found", hint="fix music.path in the project or remove it")
+    return path
+
+
+def make_plan(project: Project, folder: ProjectFolder, settings: Settings, backends: BackendSet) -> Plan:
+    plan = Plan()
+    build: Counter[str] = Counter()
+    cached: Counter[str] = Counter()
+    paid: Counter[str] = Counter()
+    enc = recipes.encode_settings(project, settings.render)
+    segments: list[Asset] = []
+    for shot in project.shots:
+        kf = shot.stages[Stage.KEYFRAME].asset
+        vo = shot.stages[Stage.VOICE].asset
+        cl = shot.stages[Stage.CLIP].asset
+        row: dict[str, Freshness] = {}
+        row["keyframe"] = _freshness(folder, shot, Stage.KEYFRAME,
+                                     recipes.keyframe_hash(project, shot, backends.keyframe.info))
+        row["voice"] = _freshness(folder, shot, Stage.VOICE, recipes.voice_hash(
+            project, shot, backends.voice.info, project.voice.name, settings.render.sample_rate))
+        clip_hash = seg_hash = None
+        if row["keyframe"] == "fresh" and row["voice"] == "fresh" and kf and vo:
+            seconds = recipes.shot_seconds(shot, float(vo.meta.get("duration", 0)), settings.render)
+            clip_hash = recipes.clip_hash(project, shot, backends.clip.info, kf, backends.clip.duration_for(seconds))
+            row["clip"] = _freshness(folder, shot, Stage.CLIP, clip_hash)
+            if row["clip"] == "fresh" and cl:
+                seg_hash = recipes.segment_hash(project, shot, kf, cl, vo, enc.frames_for(seconds), enc,
+                                                cjk_font().family)
+        else:
+            row["clip"] = _freshness(folder, shot, Stage.CLIP, None)
+        row["segment"] = _freshness(folder, shot, Stage.SEGMENT, seg_hash)
+        for stage, fresh in row.items():
+            if fresh == "fresh":
+                cached[stage] += 1
+            else:
+                build[stage] += 1
+                provider = getattr(backends, stage).info.paid_provider if stage != "segment" else None
+                if provider:
+                    paid[provider] += 1
+        if row["segment"] == "fresh" and shot.stages[Stage.SEGMENT].asset:
+            segments.append(shot.stages[Stage.SEGMENT].asset)  # type: ignore[arg-type]
+        plan.shots[shot.id] = row
+    if project.shots and len(segments) == len(project.shots):
+        try:
+            music = music_file(project, folder)
+        except BadInputError:
+            music = None
+        music_sha = sha256_file(music) if music else None
+        final_hash = recipes.final_hash(project, segments, music_sha, settings.render)
+        plan.final = "fresh" if asset_valid(folder, project.render.state.asset, final_hash) else "stale"
+    elif project.render.state.asset is not None:
+        plan.final = "stale"
+    build["final"] += plan.final != "fresh"
+    cached["final"] += plan.final == "fresh"
+    plan.to_build, plan.cached, plan.paid_calls = dict(build), dict(cached), dict(paid)
+    return plan

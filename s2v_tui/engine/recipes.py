@@ -1,0 +1,120 @@
+"""What each artifact is made from: prompts, seeds, durations and the input hash of every stage.
+
+The content-addressed cache rests on these functions. An artifact is reused only if the hash of
+everything it was made from — text, settings, backend name/model/params, seed, upstream asset
+hashes, and the stage's recipe version — is unchanged. Editing a shot's `detail` therefore changes
+its keyframe hash, which changes its clip and segment hashes (they include upstream sha256s), and
+the final hash; its voice and every other shot keep theirs. Bump a `RECIPE` number when the code
+that makes a stage's output changes in a way users should see.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from typing import Any
+
+from s2v_tui.backends.base import BackendInfo
+from s2v_tui.config import RenderSettings
+from s2v_tui.domain.project import Project
+from s2v_tui.domain.shot import Asset, Shot, Stage
+from s2v_tui.media.segment import EncodeSettings
+
+RECIPE = {"keyframe": 1, "voice": 1, "clip": 1, "segment": 1, "final": 1}
+
+NEGATIVE_PROMPT = "blurry, low quality, distorted, watermark, text artifacts"
+
+
+def digest(value: Any) -> str:
+    data = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def _backend(info: BackendInfo) -> dict[str, Any]:
+    return {"name": info.name, "model": info.model, "params": info.params}
+
+
+def shot_number(shot: Shot) -> int:
+    """The stable number in a shot id ("shot_07" → 7); used where reordering must not rebuild."""
+    digits = "".join(ch for ch in shot.id if ch.isdigit())
+    return int(digits) if digits else shot.sequence
+
+
+def seed_for(project: Project, shot: Shot, stage: Stage) -> int:
+    base = f"{project.id}:{shot.id}:{stage.value}:{shot.variants.get(stage, 0)}"
+    return int(hashlib.sha256(base.encode()).hexdigest()[:8], 16) % (2**31 - 1)
+
+
+def image_prompt(project: Project, shot: Shot) -> str:
+    """The text-to-image prompt: the shot's override, else style + detail (+ subject if missing)."""
+    if shot.image_prompt and shot.image_prompt.strip():
+        return shot.image_prompt.strip()
+    sep = "，" if project.language == "zh" else ", "
+    parts = []
+    if project.style and project.style not in shot.detail:
+        parts.append(project.style)
+    parts.append(shot.detail.strip() or shot.subject.strip() or shot.narration.strip())
+    if shot.subject and shot.subject not in shot.detail:
+        parts.append(shot.subject)
+    return sep.join(p for p in parts if p)
+
+
+def motion_prompt(project: Project, shot: Shot) -> str:
+    """The image-to-video prompt: the visual description plus the camera move."""
+    if project.language == "zh":
+        return f"{shot.detail.strip() or shot.subject}。镜头运动：{shot.camera.value}。"
+    return f"{shot.detail.strip() or shot.subject}. Camera: {shot.camera.english}."
+
+
+def shot_seconds(shot: Shot, voice_seconds: float, render: RenderSettings) -> float:
+    """How long the shot lasts: narration plus a tail, at least the minimum or the user's duration."""
+    return max(voice_seconds + render.tail_seconds, render.min_shot_seconds, shot.duration or 0.0)
+
+
+def encode_settings(project: Project, render: RenderSettings) -> EncodeSettings:
+    return EncodeSettings(width=project.format.width, height=project.format.height, fps=project.format.fps,
+                          preset=render.preset, crf=render.crf, sample_rate=render.sample_rate)
+
+
+def keyframe_hash(project: Project, shot: Shot, info: BackendInfo) -> str:
+    return digest({
+        "stage": "keyframe", "recipe": RECIPE["keyframe"], "backend": _backend(info),
+        "prompt": image_prompt(project, shot), "negative": NEGATIVE_PROMPT,
+        "size": [project.format.width, project.format.height], "seed": seed_for(project, shot, Stage.KEYFRAME),
+        "style": project.style, "subject": shot.subject, "number": shot_number(shot),
+    })
+
+
+def voice_hash(project: Project, shot: Shot, info: BackendInfo, voice_name: str | None, sample_rate: int) -> str:
+    return digest({
+        "stage": "voice", "recipe": RECIPE["voice"], "backend": _backend(info), "text": shot.narration,
+        "language": project.language, "voice": voice_name, "rate": project.voice.rate, "tone": shot.tone,
+        "sample_rate": sample_rate, "variant": shot.variants.get(Stage.VOICE, 0),
+    })
+
+
+def clip_hash(project: Project, shot: Shot, info: BackendInfo, keyframe: Asset, seconds: float) -> str:
+    return digest({
+        "stage": "clip", "recipe": RECIPE["clip"], "backend": _backend(info), "keyframe": keyframe.sha256,
+        "prompt": motion_prompt(project, shot), "camera": shot.camera.value, "seconds": round(seconds, 3),
+        "size": [project.format.width, project.format.height], "fps": project.format.fps,
+        "seed": seed_for(project, shot, Stage.CLIP),
+    })
+
+
+def segment_hash(project: Project, shot: Shot, keyframe: Asset, clip: Asset, voice: Asset, frames: int,
+                 enc: EncodeSettings, font: str) -> str:
+    return digest({
+        "stage": "segment", "recipe": RECIPE["segment"], "keyframe": keyframe.sha256, "clip": clip.sha256,
+        "voice": voice.sha256, "text": shot.narration, "subtitles": project.subtitles.model_dump(),
+        "frames": frames, "encode": asdict(enc), "font": font,
+    })
+
+
+def final_hash(project: Project, segments: list[Asset], music_sha: str | None, render: RenderSettings) -> str:
+    return digest({
+        "stage": "final", "recipe": RECIPE["final"], "segments": [s.sha256 for s in segments],
+        "music": [music_sha, project.music.volume_db, project.music.ducking] if music_sha else None,
+        "loudness": render.loudness_lufs, "sample_rate": render.sample_rate,
+    })

@@ -1,0 +1,250 @@
+"""The stages of one shot (keyframe, voice, clip, segment) and the final join, with their cache.
+
+`_stage` is the one place that decides reuse vs. rebuild, moves state through running/done/failed,
+persists it, emits events, applies lanes and retries, and cleans up scratch files whatever happens.
+Outputs are written in a scratch folder and moved into `assets/` (content-addressed names) only once
+verified, so a SIGKILL at any instant leaves either the old asset or the new one, never a torn file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from s2v_tui.backends.base import BackendInfo, ClipRequest, KeyframeRequest, VoiceRequest
+from s2v_tui.backends.registry import BackendSet
+from s2v_tui.domain.errors import BadInputError, S2VError
+from s2v_tui.domain.events import ArtifactReady, ErrorInfo, StageFailed, StageFinished, StageName, StageStarted
+from s2v_tui.domain.shot import Asset, Shot, Stage, StageState, StageStatus, utcnow
+from s2v_tui.engine import recipes
+from s2v_tui.engine.context import RunContext, StageContextImpl
+from s2v_tui.engine.plan import asset_valid
+from s2v_tui.engine.retry import with_retries
+from s2v_tui.media.fonts import cjk_font
+from s2v_tui.media.kenburns import MEDIA_TYPE as MOTION_TYPE
+from s2v_tui.media.kenburns import MotionPlan, MotionRenderer
+from s2v_tui.media.probe import verify_audio, verify_image, verify_video
+from s2v_tui.media.segment import SegmentSource, encode_segment
+from s2v_tui.media.subtitles import Cue, WordTiming, build_cues, layout_for, write_ass
+from s2v_tui.storage.atomic import fsync_dir, sha256_file
+
+Builder = Callable[[StageContextImpl], Awaitable[Asset]]
+
+
+class StageError(Exception):
+    """A stage failed (already reported); downstream stages of that shot are skipped."""
+
+    def __init__(self, stage: StageName, info: ErrorInfo) -> None:
+        super().__init__(str(info))
+        self.stage = stage
+        self.info = info
+
+
+class StageRunner:
+    def __init__(self, run: RunContext, backends: BackendSet) -> None:
+        self.run = run
+        self.backends = backends
+        self.project = run.project
+        self.folder = run.folder
+        self.render = run.settings.render
+        self.enc = recipes.encode_settings(self.project, self.render)
+        self.failures: list[tuple[str | None, StageName, ErrorInfo]] = []
+
+    # -- the generic stage -------------------------------------------------------------------
+    async def run_stage(self, shot: Shot | None, stage: StageName, state: StageState, input_hash: str,
+                     info: BackendInfo, lane: str, build: Builder) -> Asset:
+        shot_id = shot.id if shot else None
+        if asset_valid(self.folder, state.asset, input_hash):
+            assert state.asset is not None
+            if state.status != StageStatus.DONE or state.error:
+                state.status, state.error = StageStatus.DONE, None
+            self.run.cached[stage] += 1
+            self.run.emit(StageFinished(shot_id=shot_id, stage=stage, path=state.asset.path, cached=True))
+            return state.asset
+        previous_status = state.status
+        state.status, state.error = StageStatus.RUNNING, None
+        await self.run.save()
+        self.run.emit(StageStarted(shot_id=shot_id, stage=stage, backend=info.name))
+        started = time.monotonic()
+        workdir = self.folder.assets_dir / ".work" / f"{shot_id or 'final'}-{stage}-{uuid.uuid4().hex[:8]}"
+        workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            async with self.run.lanes(lane):
+                ctx = StageContextImpl(self.run, shot_id, stage, state, input_hash, workdir)
+
+                def on_retry(attempt: int, exc: BaseException, delay: float) -> None:
+                    ctx.log(f"{stage}: {exc} — retrying in {delay:.1f}s (attempt {attempt + 1})", "warning")
+
+                asset = await with_retries(lambda: build(ctx), self.run.settings.retry, on_retry=on_retry)
+        except asyncio.CancelledError:
+            state.status = previous_status if previous_status != StageStatus.RUNNING else StageStatus.PENDING
+            await asyncio.shield(self.run.save())
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a reported stage failure
+            error = ErrorInfo.from_exception(exc)
+            if not isinstance(exc, S2VError):
+                self.run.log(f"internal error in {stage}: {error.message}", "error", shot_id)
+            state.status, state.error = StageStatus.FAILED, str(error)
+            await self.run.save()
+            self.failures.append((shot_id, stage, error))
+            self.run.emit(StageFailed(shot_id=shot_id, stage=stage, error=error))
+            raise StageError(stage, error) from exc
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        old = state.asset
+        state.asset, state.status, state.error = asset, StageStatus.DONE, None
+        await self.run.save()
+        self._discard(old, asset)
+        self.run.built[stage] += 1
+        self.run.emit(StageFinished(shot_id=shot_id, stage=stage, path=asset.path,
+                                    seconds=round(time.monotonic() - started, 3)))
+        self.run.emit(ArtifactReady(shot_id=shot_id, stage=stage, path=asset.path, media_type=asset.media_type))
+        return asset
+
+    def place(self, produced: Path, relative: str) -> str:
+        target = self.folder.resolve(relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(produced, target)
+        fsync_dir(target.parent)
+        return sha256_file(target)
+
+    def _discard(self, old: Asset | None, new: Asset) -> None:
+        """Remove a superseded asset file unless something still points at it."""
+        if old is None or old.path == new.path:
+            return
+        referenced = {s.asset.path for sh in self.project.shots for s in sh.stages.values() if s.asset}
+        for rel in (old.path, old.meta.get("wav")):
+            if rel and rel not in referenced and rel.startswith("assets/"):
+                with contextlib.suppress(OSError, BadInputError):
+                    self.folder.resolve(rel).unlink()
+
+    def make_asset(self, info: BackendInfo, path: str, sha: str, media_type: str, input_hash: str,
+               **meta: Any) -> Asset:
+        return Asset(path=path, sha256=sha, media_type=media_type, backend=info.name, model=info.model,
+                     params=info.params, input_hash=input_hash, created_at=utcnow(), meta=meta)
+
+    # -- per-shot stages ---------------------------------------------------------------------
+    async def keyframe(self, shot: Shot) -> Asset:
+        backend = self.backends.keyframe
+        info = backend.info
+        input_hash = recipes.keyframe_hash(self.project, shot, info)
+        request = KeyframeRequest(
+            prompt=recipes.image_prompt(self.project, shot), negative_prompt=recipes.NEGATIVE_PROMPT,
+            width=self.project.format.width, height=self.project.format.height,
+            seed=recipes.seed_for(self.project, shot, Stage.KEYFRAME), style=self.project.style,
+            language=self.project.language, sequence=recipes.shot_number(shot), subject=shot.subject,
+            detail=shot.detail, narration=shot.narration)
+
+        async def build(ctx: StageContextImpl) -> Asset:
+            out = ctx.workdir / "keyframe.img"
+            await backend.keyframe(request, out, ctx)
+            width, height = await asyncio.to_thread(verify_image, out)
+            with Image.open(out) as image:
+                ext = ".jpg" if image.format == "JPEG" else ".png"
+            rel = self.folder.asset_relpath(shot.id, "keyframe", input_hash, ext)
+            media_type = "image/jpeg" if ext == ".jpg" else "image/png"
+            return self.make_asset(info, rel, self.place(out, rel), media_type, input_hash, width=width, height=height)
+
+        return await self.run_stage(shot, "keyframe", shot.stages[Stage.KEYFRAME], input_hash, info, info.lane, build)
+
+    def voice_name(self) -> str | None:
+        return self.project.voice.name
+
+    async def voice(self, shot: Shot) -> Asset:
+        backend = self.backends.voice
+        info = backend.info
+        input_hash = recipes.voice_hash(self.project, shot, info, self.voice_name(), self.render.sample_rate)
+        request = VoiceRequest(text=shot.narration, language=self.project.language, voice=self.voice_name(),
+                               rate=self.project.voice.rate, sample_rate=self.render.sample_rate, tone=shot.tone)
+
+        async def build(ctx: StageContextImpl) -> Asset:
+            out = ctx.workdir / "voice.wav"
+            result = await backend.speak(request, out, ctx)
+            await asyncio.to_thread(verify_audio, out)
+            rel = self.folder.asset_relpath(shot.id, "voice", input_hash, ".wav")
+            return self.make_asset(info, rel, self.place(out, rel), "audio/wav", input_hash,
+                               duration=round(result.duration, 4),
+                               timings=[[t.char_start, round(t.start, 4)] for t in result.timings])
+
+        return await self.run_stage(shot, "voice", shot.stages[Stage.VOICE], input_hash, info, info.lane, build)
+
+    def seconds_of(self, shot: Shot, voice: Asset) -> float:
+        return recipes.shot_seconds(shot, float(voice.meta.get("duration", 0.0)), self.render)
+
+    async def clip(self, shot: Shot, keyframe: Asset, voice: Asset) -> Asset:
+        backend = self.backends.clip
+        info = backend.info
+        seconds = backend.duration_for(self.seconds_of(shot, voice))
+        input_hash = recipes.clip_hash(self.project, shot, info, keyframe, seconds)
+        request = ClipRequest(
+            keyframe=self.folder.resolve(keyframe.path), prompt=recipes.motion_prompt(self.project, shot),
+            camera=shot.camera, duration=seconds, width=self.project.format.width,
+            height=self.project.format.height, fps=self.project.format.fps,
+            seed=recipes.seed_for(self.project, shot, Stage.CLIP), sequence=recipes.shot_number(shot))
+
+        async def build(ctx: StageContextImpl) -> Asset:
+            out = ctx.workdir / "clip.mp4"
+            result = await backend.clip(request, out, ctx)
+            if result.kind == "motion":
+                assert result.motion is not None
+                plan_file = ctx.workdir / "clip.json"
+                plan_file.write_text(result.motion.model_dump_json(indent=2), encoding="utf-8")
+                rel = self.folder.asset_relpath(shot.id, "clip", input_hash, ".json")
+                return self.make_asset(info, rel, self.place(plan_file, rel), MOTION_TYPE, input_hash,
+                                   kind="motion", duration=seconds)
+            media = await asyncio.to_thread(verify_video, out)
+            rel = self.folder.asset_relpath(shot.id, "clip", input_hash, ".mp4")
+            return self.make_asset(info, rel, self.place(out, rel), "video/mp4", input_hash, kind="video",
+                               duration=round(media.duration, 4), width=media.video[0].width,
+                               height=media.video[0].height)
+
+        return await self.run_stage(shot, "clip", shot.stages[Stage.CLIP], input_hash, info, info.lane, build)
+
+    async def segment(self, shot: Shot, keyframe: Asset, clip: Asset, voice: Asset) -> Asset:
+        frames = self.enc.frames_for(self.seconds_of(shot, voice))
+        font = cjk_font()
+        input_hash = recipes.segment_hash(self.project, shot, keyframe, clip, voice, frames, self.enc, font.family)
+        info = BackendInfo(name="ffmpeg", model="libx264", lane="encode")
+        fmt = self.project.format
+
+        async def build(ctx: StageContextImpl) -> Asset:
+            cues: list[Cue] = []
+            ass_name = None
+            if self.project.subtitles.enabled and shot.narration.strip():
+                layout = layout_for(fmt.width, fmt.height, self.project.subtitles.font_scale)
+                timings = [WordTiming(char_start=int(c), start=float(t)) for c, t in voice.meta.get("timings", [])]
+                cues = build_cues(shot.narration, speech_seconds=float(voice.meta.get("duration", 0)),
+                                  shot_seconds=frames / fmt.fps, timings=timings, layout=layout)
+                ass_name = "subs.ass"
+                write_ass(cues, ctx.workdir / ass_name, width=fmt.width, height=fmt.height,
+                          font_family=font.family, layout=layout)
+            if clip.meta.get("kind") == "motion":
+                plan = MotionPlan.model_validate_json(self.folder.resolve(clip.path).read_text(encoding="utf-8"))
+                renderer = await asyncio.to_thread(MotionRenderer, self.folder.resolve(keyframe.path), plan,
+                                                   (fmt.width, fmt.height), fmt.fps, frames)
+                source = SegmentSource(motion=renderer)
+            else:
+                source = SegmentSource(clip=self.folder.resolve(clip.path),
+                                       clip_duration=float(clip.meta.get("duration", 0)))
+            out_mp4, out_wav = ctx.workdir / "segment.mp4", ctx.workdir / "segment.wav"
+            await encode_segment(source, voice_wav=self.folder.resolve(voice.path), subtitles_ass=ass_name,
+                                 fonts_dir=font.folder, frames=frames, enc=self.enc, out_mp4=out_mp4,
+                                 out_wav=out_wav, workdir=ctx.workdir, on_progress=ctx.progress)
+            await asyncio.to_thread(verify_video, out_mp4)
+            rel = self.folder.asset_relpath(shot.id, "segment", input_hash, ".mp4")
+            rel_wav = self.folder.asset_relpath(shot.id, "segment", input_hash, ".wav")
+            wav_sha = self.place(out_wav, rel_wav)
+            return self.make_asset(info, rel, self.place(out_mp4, rel), "video/mp4", input_hash,
+                               frames=frames, duration=frames / fmt.fps, wav=rel_wav, wav_sha256=wav_sha,
+                               cues=[c.model_dump() for c in cues])
+
+        return await self.run_stage(shot, "segment", shot.stages[Stage.SEGMENT], input_hash, info, "encode", build)

@@ -1,0 +1,127 @@
+"""One shot's segment: picture fitted to the project format, narration, burned subtitles — one encode.
+
+Every segment of a project is encoded with the same `EncodeSettings` (codec, preset, size, fps,
+timescale, audio format) and has an exact frame count, so the final join is a stream copy. Besides
+the MP4, the same filter graph writes the segment's audio as PCM WAV of exactly the same length: the
+final mix concatenates those, which keeps sync sample-exact (joined AAC tracks drift by their priming
+samples, offline-stack.md §6).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import ffmpeg as ffmpeg_graph
+
+from s2v_tui.media.ffmpeg import ProgressCallback, compile_graph, run_ffmpeg
+from s2v_tui.media.kenburns import MotionRenderer
+
+MAX_SLOWDOWN = 1.35
+"""A provider clip shorter than the narration is slowed down at most this much, then holds its last frame."""
+
+
+@dataclass(frozen=True)
+class EncodeSettings:
+    width: int
+    height: int
+    fps: int
+    preset: str = "veryfast"
+    crf: int = 23
+    sample_rate: int = 44100
+    audio_bitrate: str = "128k"
+
+    def fingerprint(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def frames_for(self, seconds: float) -> int:
+        return max(1, round(seconds * self.fps))
+
+    def samples_for_frames(self, frames: int) -> int:
+        return round(frames * self.sample_rate / self.fps)
+
+
+@dataclass(frozen=True)
+class SegmentSource:
+    """Either a clip file from a provider, or a Ken-Burns renderer (offline clips)."""
+
+    clip: Path | None = None
+    clip_duration: float = 0.0
+    motion: MotionRenderer | None = None
+
+
+def build_segment_argv(
+    source: SegmentSource,
+    *,
+    voice_wav: Path | None,
+    subtitles_ass: str | None,
+    fonts_dir: Path,
+    frames: int,
+    enc: EncodeSettings,
+    out_mp4: Path,
+    out_wav: Path,
+) -> list[str]:
+    """The ffmpeg argv for one segment (pure; unit-tested).
+
+    `subtitles_ass` is a file name relative to ffmpeg's working directory.
+    """
+    seconds = frames / enc.fps
+    samples = enc.samples_for_frames(frames)
+    size = f"{enc.width}x{enc.height}"
+    if source.motion is not None:
+        video = ffmpeg_graph.input("pipe:", f="rawvideo", pix_fmt="rgb24", s=size, framerate=enc.fps).video
+        video = video.filter("setsar", 1)
+    else:
+        assert source.clip is not None
+        video = ffmpeg_graph.input(str(source.clip)).video
+        video = (video.filter("scale", enc.width, enc.height, force_original_aspect_ratio="increase",
+                              flags="lanczos")
+                 .filter("crop", enc.width, enc.height).filter("setsar", 1))
+        if 0 < source.clip_duration < seconds:
+            video = video.filter("setpts", f"{min(seconds / source.clip_duration, MAX_SLOWDOWN):.4f}*PTS")
+        video = (video.filter("fps", enc.fps)
+                 .filter("tpad", stop_mode="clone", stop_duration=f"{seconds + 1:.3f}"))
+    video = video.filter("trim", end_frame=frames).filter("setpts", "PTS-STARTPTS")
+    if subtitles_ass:
+        video = video.filter("ass", filename=subtitles_ass, fontsdir=str(fonts_dir))
+    # Convert to BT.709 limited range explicitly and tag it, so players show the colours we painted.
+    video = video.filter("scale", out_color_matrix="bt709", out_range="tv").filter("format", "yuv420p")
+    if voice_wav is not None:
+        audio = ffmpeg_graph.input(str(voice_wav)).audio
+    else:
+        audio = ffmpeg_graph.input(f"anullsrc=r={enc.sample_rate}:cl=mono", f="lavfi").audio
+    audio = (audio.filter("aresample", enc.sample_rate)
+             .filter("aformat", sample_fmts="s16", channel_layouts="mono")
+             .filter("apad", whole_len=samples).filter("atrim", end_sample=samples))
+    split = audio.asplit()
+    mp4 = ffmpeg_graph.output(
+        video, split[0], str(out_mp4), f="mp4",
+        vcodec="libx264", preset=enc.preset, crf=enc.crf, pix_fmt="yuv420p", r=enc.fps,
+        colorspace="bt709", color_primaries="bt709", color_trc="bt709", color_range="tv",
+        video_track_timescale=enc.fps * 512, acodec="aac", aac_coder="fast", ar=enc.sample_rate, ac=1,
+        movflags="+faststart", **{"b:a": enc.audio_bitrate},
+    )
+    wav = ffmpeg_graph.output(split[1], str(out_wav), f="wav", acodec="pcm_s16le")
+    return compile_graph(ffmpeg_graph.merge_outputs(mp4, wav))
+
+
+async def encode_segment(
+    source: SegmentSource,
+    *,
+    voice_wav: Path | None,
+    subtitles_ass: str | None,
+    fonts_dir: Path,
+    frames: int,
+    enc: EncodeSettings,
+    out_mp4: Path,
+    out_wav: Path,
+    workdir: Path,
+    on_progress: ProgressCallback | None = None,
+    render_threads: int = 2,
+) -> None:
+    argv = build_segment_argv(source, voice_wav=voice_wav, subtitles_ass=subtitles_ass, fonts_dir=fonts_dir,
+                              frames=frames, enc=enc, out_mp4=out_mp4, out_wav=out_wav)
+    stdin = source.motion.stream(threads=render_threads) if source.motion is not None else None
+    await run_ffmpeg(argv, cwd=workdir, total_seconds=frames / enc.fps, on_progress=on_progress,
+                     stdin_chunks=stdin, what="segment encode")
