@@ -90,6 +90,10 @@ class DashScopeSettings(BaseModel):
     lanes: int = Field(default=2, ge=1, le=32)
     poll_interval: float = Field(default=5.0, ge=0.01)
     poll_deadline: float = Field(default=1800.0, ge=1)
+    request_timeout: float = Field(default=60.0, ge=1)
+    """Seconds one DashScope HTTP request (or CosyVoice synthesis) may take before it is retried."""
+    prompt_extend: bool = False
+    """Let DashScope rewrite image/video prompts (the seed turned it off: output follows the shot's detail)."""
 
 
 class OssSettings(BaseModel):
@@ -120,6 +124,16 @@ class ComfySettings(BaseModel):
     job_deadline: float = Field(default=1800.0, ge=1)
     stall_timeout: float = Field(default=300.0, ge=1)
     """Fail over when a host sends no progress for this long."""
+    t2i_mapping: str | None = None
+    """Patch-point mapping of t2i_workflow; None = the sidecar `<workflow>.mapping.json`."""
+    i2v_mapping: str | None = None
+    """Patch-point mapping of i2v_workflow; None = the sidecar `<workflow>.mapping.json`."""
+    poll_interval: float = Field(default=2.0, ge=0.01, le=60)
+    """Seconds between `/history` checks while waiting (always on, so a lost WebSocket costs nothing)."""
+    reprobe_after: float = Field(default=30.0, ge=0.1)
+    """A host that failed is skipped for this long, then health-checked (`/system_stats`) again."""
+    request_timeout: float = Field(default=30.0, ge=0.1)
+    """Timeout of each HTTP request and of the WebSocket handshake (not of the whole job)."""
 
     @field_validator("hosts", mode="before")
     @classmethod
@@ -131,7 +145,15 @@ class ComfySettings(BaseModel):
 
 class OllamaSettings(BaseModel):
     url: str = "http://127.0.0.1:11434"
+    """OLLAMA_URL; a seed-style URL ending in /api/generate or /api/chat is accepted (the path is dropped)."""
     model: str = "qwen3"
+    temperature: float = Field(default=0.7, ge=0, le=2)
+    num_ctx: int = Field(default=8192, ge=512)
+    """Context window; Ollama's default (2048) cuts off long scripts."""
+    think: bool | None = None
+    """Thinking mode for models that have one (qwen3); None = the server default, False = faster answers."""
+    timeout: float = Field(default=600.0, ge=1)
+    """Seconds one chat round-trip may take (a local model on CPU is slow)."""
 
 
 class OpenAICompatSettings(BaseModel):
@@ -142,8 +164,16 @@ class OpenAICompatSettings(BaseModel):
 
 class CosyVoiceLocalSettings(BaseModel):
     url: str | None = None
+    """COSYVOICE_URL: the TTS endpoint itself, e.g. http://localhost:9233/v1/tts."""
     speaker: str = "xiaoyue"
+    """Default speaker when the project sets no voice."""
     response: Literal["audio", "json_base64"] = "audio"
+    """"audio": the body is the audio file; "json_base64": a JSON object with the audio base64-encoded."""
+    audio_field: str = "audio"
+    """JSON field holding the base64 audio (response = "json_base64"); dotted paths like "data.audio" work."""
+    pcm_sample_rate: int = Field(default=22050, ge=8000, le=96000)
+    """Sample rate of headerless 16-bit PCM answers (audio/pcm without a rate parameter)."""
+    timeout: float = Field(default=120.0, ge=1)
 
 
 class FakeSettings(BaseModel):

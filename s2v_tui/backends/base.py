@@ -83,8 +83,13 @@ class StoryboardRequest:
     language: Language
     min_shots: int = 6
     max_shots: int = 10
-    max_narration_units: int = 60
-    """Reading-speed limit per shot narration, in display units (CJK char = 2)."""
+    max_narration_seconds: float = 12.0
+    """Longest narration one shot may carry, at a comfortable listening/reading speed."""
+
+    @property
+    def max_narration_units(self) -> int:
+        """The limit in display units (CJK char = 2): ~4.5 Chinese characters or ~15 Latin letters a second."""
+        return int(self.max_narration_seconds * (9 if self.language == "zh" else 15))
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from s2v_tui.domain.errors import BadInputError
 from s2v_tui.domain.ids import validate_id
 from s2v_tui.domain.shot import Asset, Shot, StageState, utcnow
 
@@ -112,7 +113,10 @@ class Project(BaseModel):
     @field_validator("id")
     @classmethod
     def _safe_id(cls, value: str) -> str:
-        return validate_id(value, what="project id")
+        try:
+            return validate_id(value, what="project id")
+        except BadInputError as exc:  # pydantic wants ValueError to report a field error
+            raise ValueError(exc.message) from None
 
     @field_validator("shots")
     @classmethod

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from s2v_tui.domain.camera import CameraMove, parse_camera
+from s2v_tui.domain.errors import BadInputError
 from s2v_tui.domain.ids import validate_id
 
 
@@ -108,7 +109,10 @@ class Shot(BaseModel):
     @field_validator("id")
     @classmethod
     def _safe_id(cls, value: str) -> str:
-        return validate_id(value, what="shot id")
+        try:
+            return validate_id(value, what="shot id")
+        except BadInputError as exc:  # pydantic wants ValueError to report a field error
+            raise ValueError(exc.message) from None
 
     @field_validator("camera", mode="before")
     @classmethod

@@ -38,7 +38,8 @@ class RunContext:
     async def save(self) -> None:
         """Persist the project (serialised; the JSON is dumped on the loop, written in a thread)."""
         async with self._save_lock:
-            await asyncio.to_thread(self.folder.save, self.project)
+            data, version = self.folder.serialise(self.project)
+            await asyncio.to_thread(self.folder.write, data, version)
 
     def log(self, message: str, level: Literal["debug", "info", "warning", "error"] = "info",
             shot_id: str | None = None) -> None:

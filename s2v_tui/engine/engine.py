@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import time
-from collections.abc import AsyncIterator, Collection
-from typing import Literal
+from collections.abc import AsyncIterator, Collection, Coroutine
+from typing import Any, Literal, TypeVar
 
 from s2v_tui.backends.registry import BackendSet
 from s2v_tui.config import Settings
@@ -39,8 +40,24 @@ from s2v_tui.engine.stages import StageError, StageRunner
 from s2v_tui.engine.storyboard import generate
 from s2v_tui.storage.project_store import ProjectFolder
 
+T = TypeVar("T")
 StoryboardMode = Literal["auto", "regenerate", "skip"]
 _DONE = object()
+
+
+async def _all_or_cancel(coros: list[Coroutine[Any, Any, T]], *, return_exceptions: bool = False) -> list[Any]:
+    """Like gather, but when cancelled it waits for every child to finish cleaning up before re-raising,
+    so "cancelled" is only reported once scratch files are gone and state is saved."""
+    tasks = [asyncio.create_task(coro) for coro in coros]
+    try:
+        return await asyncio.gather(*tasks, return_exceptions=return_exceptions)
+    except asyncio.CancelledError:
+        pending = [task for task in tasks if not task.done()]
+        for task in pending:
+            task.cancel()  # no-op when gather already did it; needed if the gather itself was cancelled early
+        if pending:
+            await asyncio.wait(pending)
+        raise
 
 
 class Engine:
@@ -108,6 +125,7 @@ class Engine:
         duration = None
         try:
             self._reset_interrupted(project)
+            shutil.rmtree(self.folder.assets_dir / ".work", ignore_errors=True)  # scratch of a killed run
             if storyboard == "regenerate" or (storyboard == "auto" and not project.shots):
                 try:
                     await generate(run, self.backends.storyboard)
@@ -122,7 +140,7 @@ class Engine:
             plan = make_plan(project, self.folder, self.settings, self.backends)
             run.emit(RunStarted(project_id=project.id, project_dir=str(self.folder.path), shots=len(selected),
                                 to_build=plan.to_build, cached=plan.cached, paid_calls=plan.paid_calls))
-            results = await asyncio.gather(*(self._shot(runner, shot) for shot in selected))
+            results = await _all_or_cancel([self._shot(runner, shot) for shot in selected])
             segments = [seg for seg in results if seg is not None]
             complete = len(segments) == len(project.shots) and len(selected) == len(project.shots)
             if final and segments and (complete or self.settings.render.allow_partial and shots is None):
@@ -143,6 +161,9 @@ class Engine:
             status = "cancelled"
             raise
         finally:
+            self._reset_interrupted(project)
+            with contextlib.suppress(S2VError, OSError):
+                self.folder.save(project)  # synchronously: even a cancelled run leaves a consistent file
             failures = [Failure(shot_id=s, stage=st, error=e) for s, st, e in runner.failures]
             run.emit(RunFinished(status=status, final_path=final_path, srt_path=srt_path, duration=duration,
                                  failures=failures, built=dict(run.built), cached=dict(run.cached),
@@ -170,7 +191,7 @@ class Engine:
 
     async def _shot(self, runner: StageRunner, shot: Shot) -> Asset | None:
         """keyframe ‖ voice → clip → segment for one shot; None if any stage failed."""
-        keyframe, voice = await asyncio.gather(runner.keyframe(shot), runner.voice(shot), return_exceptions=True)
+        keyframe, voice = await _all_or_cancel([runner.keyframe(shot), runner.voice(shot)], return_exceptions=True)
         for outcome in (keyframe, voice):
             if isinstance(outcome, BaseException) and not isinstance(outcome, StageError):
                 raise outcome

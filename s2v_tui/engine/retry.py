@@ -21,7 +21,7 @@ T = TypeVar("T")
 
 class _WaitHonouringRetryAfter:
     def __init__(self, settings: RetrySettings) -> None:
-        self.backoff = wait_exponential_jitter(initial=settings.base_delay, max=settings.max_delay,
+        self.backoff = wait_exponential_jitter(multiplier=settings.base_delay, max=settings.max_delay,
                                                jitter=settings.base_delay / 2 if settings.base_delay else 0)
         self.max_delay = settings.max_delay
 

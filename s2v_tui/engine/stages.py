@@ -86,8 +86,8 @@ class StageRunner:
 
                 asset = await with_retries(lambda: build(ctx), self.run.settings.retry, on_retry=on_retry)
         except asyncio.CancelledError:
+            # No await here: a second cancellation could interrupt it. The engine saves once at the end.
             state.status = previous_status if previous_status != StageStatus.RUNNING else StageStatus.PENDING
-            await asyncio.shield(self.run.save())
             raise
         except Exception as exc:  # noqa: BLE001 - every failure becomes a reported stage failure
             error = ErrorInfo.from_exception(exc)

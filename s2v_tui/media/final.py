@@ -52,7 +52,8 @@ def _audio_graph(narration_list: Path, music: MusicBed | None, sample_rate: int)
            .filter("aresample", sample_rate).filter("aformat", channel_layouts="stereo")
            .filter("volume", f"{music.volume_db}dB"))
     if music.ducking:
-        voice, key = narration.asplit()
+        split = narration.asplit()
+        voice, key = split[0], split[1]
         bed = ffmpeg_graph.filter([bed, key], "sidechaincompress", threshold=0.02, ratio=8, attack=20, release=400)
         narration = voice
     mixed = ffmpeg_graph.filter([narration, bed], "amix", inputs=2, duration="first", normalize=0)

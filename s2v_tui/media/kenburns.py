@@ -36,7 +36,8 @@ class Framing(BaseModel):
     """1.0 = the largest crop of the output's aspect that fits the image; 1.2 = 20% closer."""
     cx: float
     cy: float
-    """Crop centre in image fractions (0..1)."""
+    """Crop position within the room the zoom leaves (0 = left/top edge, 0.5 = centred, 1 = right/bottom
+    edge). Paths therefore never run into the picture's border: no clamping, no sudden stops."""
 
 
 class MotionPlan(BaseModel):
@@ -58,16 +59,16 @@ def plan_motion(camera: CameraMove, duration: float, *, flip: bool = False) -> M
         return Framing(zoom=zoom, cx=0.5 + (cx - 0.5) * s, cy=cy)
 
     table: dict[CameraMove, tuple[Framing, Framing, str, str]] = {
-        CameraMove.PUSH_IN: (f(1.0), f(1.22, 0.5, 0.46), "line", "smooth"),
-        CameraMove.PULL_BACK: (f(1.22, 0.5, 0.46), f(1.0), "line", "smooth"),
-        CameraMove.TRUCK: (f(1.15, 0.36), f(1.15, 0.64), "line", "smooth"),
-        CameraMove.CRANE: (f(1.15, 0.5, 0.64), f(1.12, 0.5, 0.36), "line", "smooth"),
-        CameraMove.TILT: (f(1.1, 0.5, 0.38), f(1.18, 0.5, 0.6), "line", "smooth"),
-        CameraMove.ORBIT_LEFT: (f(1.2, 0.62, 0.52), f(1.1, 0.4, 0.48), "arc", "smooth"),
-        CameraMove.ORBIT_RIGHT: (f(1.2, 0.38, 0.52), f(1.1, 0.6, 0.48), "arc", "smooth"),
-        CameraMove.CIRCLE: (f(1.18, 0.4, 0.5), f(1.18, 0.6, 0.5), "arc", "smooth"),
+        CameraMove.PUSH_IN: (f(1.0), f(1.24, 0.5, 0.42), "line", "smooth"),
+        CameraMove.PULL_BACK: (f(1.24, 0.5, 0.42), f(1.0), "line", "smooth"),
+        CameraMove.TRUCK: (f(1.18, 0.08), f(1.18, 0.92), "line", "smooth"),
+        CameraMove.CRANE: (f(1.18, 0.5, 0.92), f(1.15, 0.5, 0.08), "line", "smooth"),
+        CameraMove.TILT: (f(1.12, 0.5, 0.1), f(1.2, 0.5, 0.9), "line", "smooth"),
+        CameraMove.ORBIT_LEFT: (f(1.22, 0.9, 0.45), f(1.14, 0.1, 0.45), "arc", "smooth"),
+        CameraMove.ORBIT_RIGHT: (f(1.22, 0.1, 0.45), f(1.14, 0.9, 0.45), "arc", "smooth"),
+        CameraMove.CIRCLE: (f(1.2, 0.15, 0.45), f(1.2, 0.85, 0.45), "arc", "smooth"),
         CameraMove.ORBIT_360: (f(1.2, 0.5, 0.5), f(1.2, 0.5, 0.5), "loop", "linear"),
-        CameraMove.TRACK: (f(1.2, 0.38, 0.52), f(1.2, 0.62, 0.5), "line", "linear"),
+        CameraMove.TRACK: (f(1.2, 0.12, 0.5), f(1.2, 0.88, 0.5), "line", "linear"),
         CameraMove.LOCKED: (f(1.04), f(1.06), "line", "smooth"),
     }
     start, end, path, easing = table[camera]
@@ -86,13 +87,13 @@ def framing_at(plan: MotionPlan, u: float) -> tuple[float, float, float]:
     zoom = a.zoom + (b.zoom - a.zoom) * e
     cx = a.cx + (b.cx - a.cx) * e
     cy = a.cy + (b.cy - a.cy) * e
-    if plan.path == "arc":  # swing the centre along a shallow arc, like moving around the subject
-        cy += 0.05 * math.sin(math.pi * e)
+    if plan.path == "arc":  # swing along a shallow arc, like moving around the subject
+        cy += 0.3 * math.sin(math.pi * e)
         zoom += 0.04 * math.sin(math.pi * e)
-    elif plan.path == "loop":  # a small ellipse: the whole scene drifts around its centre once
-        cx += 0.08 * math.sin(2 * math.pi * e)
-        cy += 0.05 * (1 - math.cos(2 * math.pi * e))
-    return zoom, cx, cy
+    elif plan.path == "loop":  # an ellipse: the view circles the scene once
+        cx += 0.4 * math.sin(2 * math.pi * e)
+        cy -= 0.35 * math.cos(2 * math.pi * e)
+    return zoom, min(max(cx, 0.0), 1.0), min(max(cy, 0.0), 1.0)
 
 
 class MotionRenderer:
@@ -129,8 +130,8 @@ class MotionRenderer:
         zoom, cx, cy = framing_at(self.plan, u)
         bw, bh = self._base[0] / zoom, self._base[1] / zoom
         width, height = self.source.size
-        x0 = min(max(cx * width - bw / 2, 0.0), width - bw)
-        y0 = min(max(cy * height - bh / 2, 0.0), height - bh)
+        x0 = cx * (width - bw)
+        y0 = cy * (height - bh)
         return x0, y0, x0 + bw, y0 + bh
 
     def frame_array(self, index: int) -> np.ndarray:

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import socket
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -54,6 +55,9 @@ class ProjectFolder:
         self.output_dir = self.path / "output"
         self._lock: FileLock | None = None
         self.read_only = False
+        self._write_lock = threading.Lock()
+        self._version = 0
+        self._written_version = 0
 
     # -- locking -----------------------------------------------------------------------------
     def lock(self) -> ProjectFolder:
@@ -138,13 +142,28 @@ class ProjectFolder:
         return "fix the file by hand; no earlier good copy exists"
 
     def save(self, project: Project) -> None:
+        self.write(*self.serialise(project))
+
+    def serialise(self, project: Project) -> tuple[bytes, int]:
+        """The bytes to write and their version; call on the thread that owns `project`."""
         if self.read_only or not self.locked:
             raise ProjectLockedError(f"project {self.path} is not open for writing",
                                      hint="open it without read-only mode (and close other s2v processes)")
         project.updated_at = utcnow()
-        data = project.model_dump_json(indent=2).encode("utf-8") + b"\n"
-        atomic_write_bytes(self.json_path, data)
-        atomic_write_bytes(self.backup_path, data)
+        with self._write_lock:
+            self._version += 1
+            version = self._version
+        return project.model_dump_json(indent=2).encode("utf-8") + b"\n", version
+
+    def write(self, data: bytes, version: int) -> None:
+        """Write serialised bytes (thread-safe). An older version arriving late is dropped, so a slow
+        background write can never overwrite a newer state."""
+        with self._write_lock:
+            if version <= self._written_version:
+                return
+            atomic_write_bytes(self.json_path, data)
+            atomic_write_bytes(self.backup_path, data)
+            self._written_version = version
 
     def restore_backup(self) -> Path:
         """Move the current (broken) project.json aside and put the last good copy in its place."""

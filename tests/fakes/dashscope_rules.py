@@ -146,6 +146,10 @@ def image_size_error(family: str, size: str) -> str | None:
     return None
 
 
+MAX_IMAGES = {"qwen-image": 1, "wan-t2i": 4, "qwen-image-free": 6}
+"""Largest `parameters.n` per image family."""
+
+
 def default_image_size(family: str) -> str:
     return "1328*1328" if family == "qwen-image" else "1024*1024"
 

@@ -18,8 +18,8 @@ from s2v_tui.domain.camera import CameraMove
 from s2v_tui.domain.errors import BadInputError
 from s2v_tui.media.subtitles import units
 
-TARGET_UNITS = 70
-"""Preferred narration length per shot in display units (≈35 CJK characters, ≈12 English words)."""
+TARGET_SHARE = 0.6
+"""Preferred narration length per shot, as a share of the readable maximum (≈7 s of speech)."""
 
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;…])[”’」』\"')）]*|(?<=[.])[\"')]*(?=\s)")
 _CLAUSE_END = re.compile(r"(?<=[，,、：:])")
@@ -97,10 +97,25 @@ def partition(weights: list[int], groups: int) -> list[int]:
     return sizes[::-1]
 
 
+def pack(weights: list[int], limit: int) -> list[int]:
+    """Greedy contiguous runs of at most `limit` (a single heavier piece stands alone); run sizes."""
+    sizes, total, count = [], 0, 0
+    for weight in weights:
+        if count and total + weight > limit:
+            sizes.append(count)
+            total = count = 0
+        total += weight
+        count += 1
+    if count:
+        sizes.append(count)
+    return sizes
+
+
 def plan_shot_count(total_units: int, pieces: int, request: StoryboardRequest) -> int:
-    wanted = max(request.min_shots, min(request.max_shots, math.ceil(total_units / TARGET_UNITS)))
-    if total_units / wanted > request.max_narration_units * 2:  # long input: more shots, not longer ones
-        wanted = math.ceil(total_units / (request.max_narration_units * 2))
+    target = request.max_narration_units * TARGET_SHARE
+    wanted = max(request.min_shots, min(request.max_shots, math.ceil(total_units / target)))
+    if total_units / wanted > request.max_narration_units:  # long input: more shots, not longer ones
+        wanted = math.ceil(total_units / request.max_narration_units)
     return max(1, min(wanted, pieces))
 
 
@@ -147,6 +162,14 @@ class OfflineStoryboard(StoryboardBackend):
         return split_script(request)
 
 
+def _heaviest(weights: list[int], sizes: list[int]) -> int:
+    heaviest, start = 0, 0
+    for size in sizes:
+        heaviest = max(heaviest, sum(weights[start:start + size]))
+        start += size
+    return heaviest
+
+
 def split_script(request: StoryboardRequest) -> list[ShotDraft]:
     text = clean_script(request.script)
     pieces = sentences_of(text)
@@ -156,7 +179,7 @@ def split_script(request: StoryboardRequest) -> list[ShotDraft]:
     total = sum(units(p) for p in pieces)
     wanted = plan_shot_count(total, len(pieces), request)
     # Too few sentences for the shots the length deserves, or a sentence too long to read: use clauses.
-    while len(pieces) < wanted or max(units(p) for p in pieces) > request.max_narration_units * 2:
+    while len(pieces) < wanted or max(units(p) for p in pieces) > request.max_narration_units:
         longest = max(range(len(pieces)), key=lambda i: units(pieces[i]))
         clauses = _split_clauses(pieces[longest])
         if len(clauses) == 1:
@@ -167,7 +190,11 @@ def split_script(request: StoryboardRequest) -> list[ShotDraft]:
     drafts: list[ShotDraft] = []
     start = 0
     previous: CameraMove | None = None
-    sizes = partition([units(p) for p in pieces], wanted)
+    weights = [units(p) for p in pieces]
+    sizes = partition(weights, wanted) if len(pieces) <= 200 else []
+    limit = request.max_narration_units
+    if not sizes or _heaviest(weights, sizes) > limit:  # long input: more shots, each readable
+        sizes = pack(weights, limit)
     for index, size in enumerate(sizes):
         narration = joiner.join(pieces[start:start + size])
         start += size

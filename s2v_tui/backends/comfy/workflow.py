@@ -1,0 +1,199 @@
+"""ComfyUI workflows as user files: an API-format graph plus a declared mapping of its patch points.
+
+A workflow is the JSON that ComfyUI's "Export (API)" writes. Next to it, `<name>.mapping.json` says
+which node inputs s2v fills in (prompt, negative, seed, width/height, input image, length/fps, output
+file prefix), which node's output is the result, and what sizes/frame counts the model accepts. Both
+are checked when the backend is created, so a typo in a node id or input name is a `ConfigError`
+naming it before anything is queued, not a KeyError halfway through a render.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from s2v_tui.domain.errors import ConfigError
+
+PATCH_POINTS = ("prompt", "negative", "seed", "width", "height", "image", "length", "fps", "prefix")
+REQUIRED = {"t2i": ("prompt",), "i2v": ("prompt", "image")}
+BUNDLED = {"t2i": "sd15_t2i.json", "i2v": "wan21_i2v.json"}
+MODEL_INPUTS = ("ckpt_name", "unet_name", "model_name")
+
+Target = tuple[str, str]
+
+
+class SizeRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    multiple: int = Field(default=8, ge=1, le=256)
+    max_pixels: int | None = Field(default=None, ge=4096)
+    """Scale the project size down (keeping its aspect) to at most this many pixels."""
+
+
+class FrameRule(BaseModel):
+    """Frame counts the model accepts: offset + step·k, between min and max, at `fps`."""
+
+    model_config = ConfigDict(extra="forbid")
+    fps: float = Field(default=16, gt=0, le=120)
+    step: int = Field(default=1, ge=1)
+    offset: int = Field(default=0, ge=0)
+    min: int = Field(default=1, ge=1)
+    max: int = Field(default=10_000, ge=1)
+
+
+class Mapping(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["t2i", "i2v"]
+    description: str = ""
+    inputs: dict[str, list[Target]]
+    output: str
+    size: SizeRule = Field(default_factory=SizeRule)
+    frames: FrameRule = Field(default_factory=FrameRule)
+
+    @field_validator("inputs", mode="before")
+    @classmethod
+    def _targets(cls, value: Any) -> Any:
+        """Accept ["6", "text"] or [["6", "text"], ["7", "text"]] per patch point."""
+        if not isinstance(value, dict):
+            return value
+        pairs = {k: [v] if isinstance(v, list) and v and not isinstance(v[0], list) else v for k, v in value.items()}
+        return {k: [[str(p[0]), p[1]] if isinstance(p, list) and p else p for p in v] if isinstance(v, list) else v
+                for k, v in pairs.items()}
+
+    @field_validator("output", mode="before")
+    @classmethod
+    def _node_id(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+
+@dataclass(frozen=True)
+class WorkflowTemplate:
+    kind: Literal["t2i", "i2v"]
+    source: str
+    """File the graph came from (named in every error about it)."""
+    graph: dict[str, Any]
+    mapping: Mapping
+    digest: str
+    """sha256 of graph + mapping: part of the cache key, so editing the workflow re-renders."""
+
+    @property
+    def model(self) -> str | None:
+        """The main model file the graph loads (shown in the UI, part of the cache key)."""
+        for node in self.graph.values():
+            for name in MODEL_INPUTS:
+                if isinstance(node["inputs"].get(name), str):
+                    return str(node["inputs"][name])
+        return None
+
+    def fit_size(self, width: int, height: int) -> tuple[int, int]:
+        rule = self.mapping.size
+        scale = min(1.0, math.sqrt(rule.max_pixels / (width * height))) if rule.max_pixels else 1.0
+        return tuple(max(rule.multiple, int(side * scale) // rule.multiple * rule.multiple)  # type: ignore[return-value]
+                     for side in (width, height))
+
+    def frame_count(self, seconds: float) -> int:
+        rule = self.mapping.frames
+        wanted = max(rule.min, min(rule.max, math.ceil(seconds * rule.fps)))
+        steps = max(0, math.ceil((wanted - rule.offset) / rule.step))
+        frames = rule.offset + steps * rule.step
+        while frames > rule.max and steps > 0:  # never exceed what the model accepts
+            steps -= 1
+            frames = rule.offset + steps * rule.step
+        return frames
+
+    def render(self, values: dict[str, Any]) -> dict[str, Any]:
+        """A copy of the graph with the given patch points filled in (unmapped ones are skipped)."""
+        graph = copy.deepcopy(self.graph)
+        for name, value in values.items():
+            for node_id, input_name in self.mapping.inputs.get(name, ()):
+                graph[node_id]["inputs"][input_name] = value
+        return graph
+
+
+def _read_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"ComfyUI {what} {path} does not exist",
+                          hint="fix the path in config [comfy], or remove it to use the bundled one") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read ComfyUI {what} {path}: {exc}", hint="it must be a JSON file") from None
+
+
+def check_graph(graph: Any, source: str) -> dict[str, Any]:
+    if isinstance(graph, dict) and "nodes" in graph and "links" in graph:
+        raise ConfigError(f"{source} is a ComfyUI UI workflow, not the API format",
+                          hint="in ComfyUI use Workflow → Export (API) and point config at that file")
+    if not isinstance(graph, dict) or not graph:
+        raise ConfigError(f"{source} is not an API-format workflow (expected {{node_id: {{class_type, inputs}}}})")
+    for node_id, node in graph.items():
+        if not isinstance(node, dict) or not isinstance(node.get("class_type"), str) \
+                or not isinstance(node.get("inputs"), dict):
+            raise ConfigError(f"{source}: node {node_id!r} has no class_type/inputs",
+                              hint="export the workflow with Workflow → Export (API)")
+    return graph
+
+
+def check_mapping(mapping: Mapping, graph: dict[str, Any], source: str, mapping_source: str) -> None:
+    for name in mapping.inputs:
+        if name not in PATCH_POINTS:
+            raise ConfigError(f"{mapping_source}: unknown patch point {name!r}",
+                              hint=f"use some of: {', '.join(PATCH_POINTS)}")
+    for name in REQUIRED[mapping.kind]:
+        if not mapping.inputs.get(name):
+            raise ConfigError(f"{mapping_source}: a {mapping.kind} workflow needs the {name!r} patch point")
+    for name, targets in mapping.inputs.items():
+        for node_id, input_name in targets:
+            node = graph.get(node_id)
+            if node is None:
+                raise ConfigError(f"{mapping_source}: patch point {name!r} names node {node_id!r}, "
+                                  f"which is not in {source}", hint=f"nodes there: {', '.join(sorted(graph))}")
+            if input_name not in node["inputs"]:
+                raise ConfigError(f"{mapping_source}: patch point {name!r} names input {input_name!r} of node "
+                                  f"{node_id} ({node['class_type']}), which has no such input",
+                                  hint=f"its inputs: {', '.join(sorted(node['inputs']))}")
+    if mapping.output not in graph:
+        raise ConfigError(f"{mapping_source}: output node {mapping.output!r} is not in {source}",
+                          hint="name the Save node whose file is the result")
+    rule = mapping.frames
+    if (rule.min - rule.offset) % rule.step or (rule.max - rule.offset) % rule.step or rule.min > rule.max:
+        raise ConfigError(f"{mapping_source}: frames min/max must be offset + step·k with min <= max")
+
+
+def sidecar_for(workflow: Path) -> Path:
+    return workflow.with_name(workflow.name.removesuffix(".json") + ".mapping.json")
+
+
+def load_workflow(kind: Literal["t2i", "i2v"], workflow: str | None, mapping: str | None) -> WorkflowTemplate:
+    """Load and validate a workflow (None = the bundled one) and its mapping (None = the sidecar)."""
+    if workflow:
+        graph_path = Path(workflow).expanduser()
+        graph_raw = _read_json(graph_path, f"{kind} workflow")
+        mapping_path = Path(mapping).expanduser() if mapping else sidecar_for(graph_path)
+        mapping_raw = _read_json(mapping_path, f"{kind} workflow mapping")
+        source, mapping_source = str(graph_path), str(mapping_path)
+    else:
+        folder = resources.files("s2v_tui.backends.comfy") / "workflows"
+        name = BUNDLED[kind]
+        graph_raw = json.loads((folder / name).read_text(encoding="utf-8"))
+        mapping_raw = json.loads((folder / name.replace(".json", ".mapping.json")).read_text(encoding="utf-8"))
+        source, mapping_source = f"bundled {name}", f"bundled {name.replace('.json', '.mapping.json')}"
+    graph = check_graph(graph_raw, source)
+    try:
+        parsed = Mapping.model_validate(mapping_raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(f"{mapping_source}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}",
+                          hint='see the bundled workflows/*.mapping.json for the format') from None
+    if parsed.kind != kind:
+        raise ConfigError(f"{mapping_source} describes a {parsed.kind} workflow, but it is configured as {kind}")
+    check_mapping(parsed, graph, source, mapping_source)
+    digest = hashlib.sha256(json.dumps([graph, mapping_raw], sort_keys=True).encode()).hexdigest()
+    return WorkflowTemplate(kind=kind, source=source, graph=graph, mapping=parsed, digest=digest)

@@ -1,0 +1,155 @@
+"""Shared plumbing for network backends: error mapping, verified downloads, deadline-bound polling.
+
+Every cloud/local client maps transport and HTTP failures the same way, so the engine's retry policy
+and the user-facing messages are uniform: 429/5xx/timeouts/resets → `TransientError` (retried, with
+Retry-After honoured); 401/403 → `AuthError` naming the variable to set; other 4xx → `BackendError`
+with the provider's own message. Nothing here ever puts a key in a message (and `redact` scrubs any).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+
+from s2v_tui.domain.errors import (
+    AuthError,
+    BackendError,
+    MediaError,
+    S2VError,
+    TaskDeadlineError,
+    TransientError,
+)
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Parse a Retry-After header (seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def error_for_status(provider: str, status: int, message: str, *, code: str = "", key_env: str = "",
+                     retry_after: float | None = None) -> S2VError:
+    """The right error for an HTTP status from `provider`."""
+    detail = f"{provider}: {code + ': ' if code else ''}{message}".strip()
+    if status == 429 or code.startswith("Throttling"):
+        return TransientError(f"{detail} (rate limited)", retry_after=retry_after,
+                              hint=f"lower the {provider} concurrency in config if this keeps happening")
+    if status in (401, 403) and code not in ("DataInspectionFailed",):
+        return AuthError(f"{detail} (HTTP {status})",
+                         hint=f"set a valid {key_env}" if key_env else "check the credentials in your config")
+    if status >= 500 or status in (408, 425):
+        return TransientError(f"{detail} (HTTP {status})", retry_after=retry_after)
+    return BackendError(f"{detail} (HTTP {status})")
+
+
+def transport_error(provider: str, url: str, exc: httpx.HTTPError) -> TransientError:
+    """A connection problem (refused, reset, timeout) — retryable, with what to check."""
+    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "could not be reached"
+    host = httpx.URL(url).host if url else "the host"
+    return TransientError(f"{provider} at {host} {kind}: {type(exc).__name__}",
+                          hint=f"check the network and the {provider} base URL in config")
+
+
+async def download(client: httpx.AsyncClient, url: str, out: Path, *, provider: str,
+                   verify: Callable[[Path], object]) -> None:
+    """Stream `url` to `out` and check it with `verify`; a short or broken file is a TransientError."""
+    try:
+        async with client.stream("GET", url) as response:
+            if response.status_code != 200:
+                raise error_for_status(provider, response.status_code, f"download failed for {httpx.URL(url).path}")
+            expected = int(response.headers.get("content-length") or 0)
+            written = 0
+            with open(out, "wb") as handle:
+                async for chunk in response.aiter_bytes(1 << 16):
+                    handle.write(chunk)
+                    written += len(chunk)
+    except httpx.HTTPError as exc:
+        raise transport_error(provider, url, exc) from None
+    if expected and written < expected:
+        raise TransientError(f"{provider}: download truncated ({written} of {expected} bytes)")
+    try:
+        await asyncio.to_thread(verify, out)
+    except MediaError as exc:
+        raise TransientError(f"{provider} returned a broken file: {exc.message}",
+                             hint="it will be downloaded again; if it keeps failing, regenerate the shot") from None
+
+
+async def poll_until(fetch: Callable[[], Awaitable[T | None]], *, interval: float, deadline: float,
+                     what: str, max_interval: float = 30.0) -> T:
+    """Call `fetch` until it returns a value; the wait grows ×1.5 up to `max_interval`.
+
+    Raises:
+        TaskDeadlineError: `deadline` seconds passed (the task id stays stored, so a rerun resumes).
+    """
+    give_up = time.monotonic() + deadline
+    wait = interval
+    while True:
+        result = await fetch()
+        if result is not None:
+            return result
+        if time.monotonic() + wait > give_up:
+            raise TaskDeadlineError(f"{what} did not finish within {deadline:.0f}s",
+                                    hint="run again later to resume polling the same task (it is not resubmitted)")
+        await asyncio.sleep(wait)
+        wait = min(wait * 1.5, max_interval)
+
+
+async def checked_json(provider: str, response: httpx.Response, *, key_env: str = "") -> dict:
+    """The JSON body of a 2xx response, or the mapped error."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if response.status_code >= 400:
+        message = code = ""
+        if isinstance(body, dict):
+            error = body.get("error")
+            if isinstance(error, dict):
+                message, code = str(error.get("message", "")), str(error.get("code") or error.get("type") or "")
+            else:
+                message = str(body.get("message") or body.get("msg") or error or "")
+                code = str(body.get("code") or "")
+        raise error_for_status(provider, response.status_code, message or response.reason_phrase, code=code,
+                               key_env=key_env, retry_after=retry_after_seconds(response.headers.get("retry-after")))
+    if not isinstance(body, dict):
+        raise TransientError(f"{provider} answered with something that is not JSON "
+                             f"({response.headers.get('content-type', 'no content type')})")
+    return body
+
+
+class LoopBoundClient:
+    """One `httpx.AsyncClient` per event loop: a client's pooled connections belong to the loop that
+    opened them, and a backend may outlive a loop (tests, or a TUI that restarts its worker loop)."""
+
+    def __init__(self, factory: Callable[[], httpx.AsyncClient]) -> None:
+        self._factory = factory
+        self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def get(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop or self._client.is_closed:
+            self._client, self._loop = self._factory(), loop
+        return self._client
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and not client.is_closed and self._loop is asyncio.get_running_loop():
+            await client.aclose()

@@ -1,0 +1,107 @@
+"""ffmpeg argv builders and Ken-Burns geometry (pure functions, no ffmpeg run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from s2v_tui.domain.camera import CameraMove
+from s2v_tui.media.final import build_final_argv, build_measure_argv, concat_list, parse_integrated_loudness
+from s2v_tui.media.kenburns import MotionRenderer, framing_at, plan_motion
+from s2v_tui.media.segment import EncodeSettings, SegmentSource, build_segment_argv
+
+ENC = EncodeSettings(width=160, height=288, fps=10)
+
+
+def _filtergraph(argv: list[str]) -> str:
+    return argv[argv.index("-filter_complex") + 1]
+
+
+def test_segment_from_a_provider_clip_fits_size_time_and_audio() -> None:
+    argv = build_segment_argv(SegmentSource(clip=Path("clip.mp4"), clip_duration=2.0), voice_wav=Path("v.wav"),
+                              subtitles_ass="subs.ass", fonts_dir=Path("/fonts dir"), frames=30, enc=ENC,
+                              out_mp4=Path("seg.mp4"), out_wav=Path("seg.wav"))
+    graph = _filtergraph(argv)
+    assert "scale=160:288:flags=lanczos:force_original_aspect_ratio=increase" in graph
+    assert "crop=160:288" in graph and "setpts=1.3500*PTS" in graph  # 3 s shot from a 2 s clip: capped slowdown
+    assert "tpad=stop_duration=4.000:stop_mode=clone" in graph and "trim=end_frame=30" in graph
+    assert "ass=filename=subs.ass" in graph and "out_color_matrix=bt709" in graph
+    assert "apad=whole_len=132300" in graph and "atrim=end_sample=132300" in graph  # 3 s at 44.1 kHz exactly
+    for expected in ("-vcodec", "libx264", "-preset", "veryfast", "-crf", "23", "-video_track_timescale", "5120",
+                     "-colorspace", "bt709", "seg.mp4", "seg.wav", "-progress", "pipe:1"):
+        assert expected in argv
+
+
+def test_motion_segment_reads_raw_frames_from_stdin_and_silence_when_no_voice(tmp_path: Path) -> None:
+    Image.new("RGB", (200, 360), "red").save(tmp_path / "k.png")
+    renderer = MotionRenderer(tmp_path / "k.png", plan_motion(CameraMove.PUSH_IN, 2.0), (160, 288), 10)
+    argv = build_segment_argv(SegmentSource(motion=renderer), voice_wav=None, subtitles_ass=None,
+                              fonts_dir=tmp_path, frames=20, enc=ENC, out_mp4=Path("s.mp4"), out_wav=Path("s.wav"))
+    assert argv[argv.index("-f") + 1] == "rawvideo" and "pipe:" in argv
+    assert "anullsrc=r=44100:cl=mono" in argv and "ass=" not in _filtergraph(argv)
+
+
+def test_identical_settings_give_identical_encoder_arguments() -> None:
+    one = build_segment_argv(SegmentSource(clip=Path("a.mp4"), clip_duration=9), voice_wav=Path("a.wav"),
+                             subtitles_ass=None, fonts_dir=Path("f"), frames=50, enc=ENC, out_mp4=Path("a.mp4"),
+                             out_wav=Path("a.wav"))
+    two = build_segment_argv(SegmentSource(clip=Path("b.mp4"), clip_duration=9), voice_wav=Path("b.wav"),
+                             subtitles_ass=None, fonts_dir=Path("f"), frames=80, enc=ENC, out_mp4=Path("b.mp4"),
+                             out_wav=Path("b.wav"))
+    tail = lambda argv: argv[argv.index("-map"):]  # noqa: E731 - the output options
+    assert [x for x in tail(one) if not x.startswith(("a.", "b."))] == [x for x in tail(two) if not x.startswith(("a.", "b."))]
+
+
+def test_final_copies_video_and_normalises_mixed_audio() -> None:
+    argv = build_final_argv(Path("v.txt"), Path("a.txt"), None, Path("final.mp4"), sample_rate=44100, gain_db=3.2)
+    assert argv[argv.index("-vcodec") + 1] == "copy"
+    assert "volume=3.20dB" in _filtergraph(argv) and "alimiter" in _filtergraph(argv)
+    silent = build_final_argv(Path("v.txt"), Path("a.txt"), None, Path("f.mp4"), sample_rate=44100, gain_db=None)
+    assert "volume=" not in _filtergraph(silent)  # silent audio: no gain, no limiter
+
+
+def test_music_is_ducked_under_the_voice() -> None:
+    from s2v_tui.media.final import MusicBed
+
+    graph = _filtergraph(build_measure_argv(Path("a.txt"), MusicBed(Path("m.mp3"), -12), sample_rate=44100))
+    assert "sidechaincompress" in graph and "amix=duration=first:inputs=2:normalize=0" in graph
+    assert "ebur128" in graph
+
+
+def test_concat_list_escapes_quotes() -> None:
+    assert concat_list([Path("/a/it's.mp4")]) == "file '/a/it'\\''s.mp4'\n"
+
+
+def test_loudness_parsing() -> None:
+    report = "[Parsed_ebur128_0 @ 0x1] Summary:\n\n  Integrated loudness:\n    I:         -21.5 LUFS\n"
+    assert parse_integrated_loudness(report) == -21.5
+    assert parse_integrated_loudness("  Integrated loudness:\n    I:         -inf LUFS") is None
+    assert parse_integrated_loudness("  Integrated loudness:\n    I:         -90.0 LUFS") is None
+
+
+@pytest.mark.parametrize("move", list(CameraMove))
+def test_every_move_stays_inside_the_picture_and_moves_smoothly(tmp_path: Path, move: CameraMove) -> None:
+    Image.new("RGB", (400, 720), "blue").save(tmp_path / "k.png")
+    renderer = MotionRenderer(tmp_path / "k.png", plan_motion(move, 3.0), (160, 288), 30)
+    boxes = [renderer.box(i) for i in range(renderer.frame_count)]
+    width, height = renderer.source.size
+    assert all(0 <= x0 and 0 <= y0 and x1 <= width + 1e-6 and y1 <= height + 1e-6 for x0, y0, x1, y1 in boxes)
+    steps = [abs(b[0] - a[0]) + abs(b[1] - a[1]) for a, b in zip(boxes, boxes[1:], strict=False)]
+    assert max(steps) < 3.0  # no jumps between frames
+    # Accelerations are tiny: the path is smooth, not stair-stepped to whole pixels.
+    accel = [abs(s2 - s1) for s1, s2 in zip(steps, steps[1:], strict=False)]
+    assert max(accel) < 0.5
+    assert renderer.frame(0).size == (160, 288)
+
+
+def test_moves_actually_move_except_locked_off() -> None:
+    def travel(move: CameraMove) -> float:
+        plan = plan_motion(move, 5)
+        first = framing_at(plan, 0)
+        return max(sum(abs(a - b) for a, b in zip(framing_at(plan, u / 20), first, strict=True)) for u in range(21))
+
+    assert travel(CameraMove.LOCKED) < 0.05
+    assert all(travel(m) > 0.08 for m in CameraMove if m is not CameraMove.LOCKED)
+    assert plan_motion(CameraMove.TRUCK, 5, flip=True).start.cx > 0.5 > plan_motion(CameraMove.TRUCK, 5).start.cx
