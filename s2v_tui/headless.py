@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from s2v_tui.backends.registry import BackendSet
 from s2v_tui.config import Settings
 from s2v_tui.domain.errors import BadInputError, ExitCode, S2VError
 from s2v_tui.domain.events import Event, RunFinished
@@ -57,7 +58,10 @@ def title_of(text: str, fallback: str) -> str:
 
 def new_project(text: str, *, story: Path, settings: Settings, options: dict[str, Any]) -> Project:
     title = options.get("title") or title_of(text, story.stem.split(".")[0])
-    width, height = parse_size(options.get("size") or settings.render.size)
+    try:
+        width, height = parse_size(options.get("size") or settings.render.size)
+    except ValueError as exc:
+        raise BadInputError(str(exc), hint="use --size 9:16, 16:9, 1:1 or WIDTHxHEIGHT") from None
     return Project(
         id=slugify(title), title=title, script=text, style=options.get("style") or "",
         language=options.get("language") or detect_language(text),
@@ -87,9 +91,10 @@ def open_or_create(target: Path, settings: Settings, options: dict[str, Any]) ->
 
 
 async def _run(target: Path, settings: Settings, reporter: Reporter, options: dict[str, Any]) -> ExitCode:
+    backends = BackendSet.from_settings(settings)  # unknown backend names fail before anything is written
     folder, project = open_or_create(target, settings, options)
     reporter.project_opened(folder.path, project)
-    engine = Engine(folder, settings)
+    engine = Engine(folder, settings, backends)
     cancel = CancelToken()
     loop = asyncio.get_running_loop()
     interrupts = 0

@@ -58,8 +58,9 @@ class StorageRoutes:
             return R.ds_error(400, "InvalidParameter", "action=getPolicy and model are required.")
         upload_dir = f"dashscope-instant/{hashlib.md5(self.api_key.encode()).hexdigest()}/" \
                      f"{time.strftime('%Y-%m-%d')}/{uuid.uuid4()}"
-        policy = base64.b64encode(json.dumps({"expiration": "fake", "conditions": [
-            ["starts-with", "$key", upload_dir], {"model": model}]}).encode()).decode()
+        expiration = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + 300))
+        conditions = [["starts-with", "$key", upload_dir], {"model": model}]
+        policy = base64.b64encode(json.dumps({"expiration": expiration, "conditions": conditions}).encode()).decode()
         self._policies[policy] = (upload_dir, time.time())
         return web.json_response({"request_id": R.request_id(), "data": {
             "policy": policy, "signature": self._sign_policy(policy), "upload_dir": upload_dir,

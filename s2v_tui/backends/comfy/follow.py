@@ -1,0 +1,141 @@
+"""Waiting for one queued prompt: WebSocket events first, `/history` checks always, deadlines on both.
+
+The seed looped `while True` on `/history` with no deadline, so one failed prompt held its host
+forever. Here every wait is bounded: `stall_timeout` without a sign of progress, and `job_deadline`
+overall, both end in `HostFailure` (the job moves to another host). `/history` is checked every
+`poll_interval` even while the socket is up — a lost end marker costs one interval, not the job — and
+a dropped socket is reopened (same clientId) while polling carries on. Without a socket, "running"
+in `/queue` is the only sign of life; a prompt in neither queue nor history has vanished (the host
+restarted) and is resubmitted elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import websocket
+
+from s2v_tui.backends.base import StageContext
+from s2v_tui.backends.comfy.client import ComfyHost, HostFailure
+from s2v_tui.backends.comfy.events import CLOSED, EventStream
+from s2v_tui.config import ComfySettings
+from s2v_tui.domain.errors import BackendError, TransientError
+
+RECONNECT_EVERY = 5.0
+"""Minimum seconds between attempts to reopen a dropped WebSocket."""
+
+
+def execution_failed(host: str, data: dict[str, Any]) -> BackendError:
+    node = f"node {data.get('node_id', '?')} ({data.get('node_type', '?')})"
+    message = str(data.get("exception_message") or "no message").strip()
+    kind = data.get("exception_type") or "error"
+    return BackendError(f"ComfyUI failed at {node} on host {host}: {kind}: {message}",
+                        hint="the ComfyUI console on that host has the traceback")
+
+
+def interrupted(host: str) -> TransientError:
+    return TransientError(f"the prompt was interrupted on ComfyUI host {host} (not by s2v)",
+                          hint="someone pressed cancel in that ComfyUI; the shot is queued again")
+
+
+def raise_for_history(host: str, entry: dict[str, Any]) -> None:
+    """Raise the failure recorded in a finished prompt's history, if any."""
+    status = entry.get("status") or {}
+    if status.get("status_str") != "error":
+        return
+    for item in status.get("messages") or []:
+        if isinstance(item, list) and len(item) == 2 and isinstance(item[1], dict):
+            if item[0] == "execution_error":
+                raise execution_failed(host, item[1])
+            if item[0] == "execution_interrupted":
+                raise interrupted(host)
+    raise BackendError(f"ComfyUI reported an error on host {host} without a message")
+
+
+class Follower:
+    def __init__(self, host: ComfyHost, stream: EventStream, prompt_id: str, graph: dict[str, Any],
+                 ctx: StageContext, settings: ComfySettings) -> None:
+        self.host, self.stream, self.prompt_id, self.ctx, self.settings = host, stream, prompt_id, ctx, settings
+        self.classes = {node_id: node["class_type"] for node_id, node in graph.items()}
+        self.done: set[str] = set()
+        self.current: str | None = None
+
+    async def wait(self, deadline: float) -> dict[str, Any]:
+        """The prompt's history entry once it finished successfully; raises on failure or timeout."""
+        started = last_sign = time.monotonic()
+        next_poll, next_reconnect, vanished = started + self.settings.poll_interval, started, 0
+        while True:
+            now = time.monotonic()
+            if now - started > deadline:
+                raise HostFailure(self.host.url, f"prompt did not finish within the {deadline:.0f}s job deadline")
+            if now - last_sign > self.settings.stall_timeout:
+                raise HostFailure(self.host.url, f"no progress for {self.settings.stall_timeout:.0f}s (stalled)")
+            wake = min(next_poll, last_sign + self.settings.stall_timeout, started + deadline) - now
+            if self.stream.alive or not self.stream.queue.empty():
+                with contextlib.suppress(TimeoutError):
+                    event = await asyncio.wait_for(self.stream.queue.get(), max(0.0, wake))
+                    if event is not CLOSED and self.on_event(event):
+                        last_sign = time.monotonic()
+                        if self.current is None and event.get("type") == "executing":
+                            next_poll = last_sign  # the end marker: history is written, read it now
+                    if time.monotonic() < next_poll:
+                        continue
+            else:
+                if now >= next_reconnect:
+                    next_reconnect = now + max(RECONNECT_EVERY, self.settings.poll_interval)
+                    await self.reconnect()
+                    continue
+                await asyncio.sleep(max(0.0, wake))
+            if time.monotonic() < next_poll:
+                continue
+            entry = await self.host.history(self.prompt_id)
+            if entry is not None:
+                raise_for_history(self.host.url, entry)
+                return entry
+            if not self.stream.alive:
+                state = await self.host.queue_state(self.prompt_id)
+                if state == "running":
+                    last_sign = time.monotonic()  # no socket: "still running" is all we can see
+                vanished = vanished + 1 if state == "absent" else 0
+                if vanished >= 2:
+                    raise HostFailure(self.host.url, "the prompt vanished from its queue (did ComfyUI restart?)")
+            next_poll = time.monotonic() + self.settings.poll_interval
+
+    async def reconnect(self) -> None:
+        try:
+            await self.stream.open(self.settings.request_timeout)
+            self.ctx.log(f"ComfyUI {self.host.url}: WebSocket reconnected", "debug")
+        except (OSError, websocket.WebSocketException) as exc:
+            self.ctx.log(f"ComfyUI {self.host.url}: WebSocket unavailable ({type(exc).__name__}); "
+                         "following by polling /history", "debug")
+
+    def on_event(self, event: dict[str, Any]) -> bool:
+        """Handle one event; True if it was about our prompt (a sign of progress)."""
+        kind, data = event.get("type"), event.get("data")
+        if not isinstance(data, dict) or data.get("prompt_id") != self.prompt_id:
+            return False  # other clients' prompts, status broadcasts, replays without prompt_id
+        if kind == "execution_error":
+            raise execution_failed(self.host.url, data)
+        if kind == "execution_interrupted":
+            raise interrupted(self.host.url)
+        fraction = 0.0
+        if kind == "executing":
+            if self.current:
+                self.done.add(self.current)
+            self.current = data.get("node")
+        elif kind == "execution_cached":
+            self.done.update(str(n) for n in data.get("nodes") or [])
+        elif kind == "executed":
+            self.done.add(str(data.get("node")))
+        elif kind == "progress" and data.get("max"):
+            fraction = min(1.0, float(data.get("value", 0)) / float(data["max"]))
+            self.current = str(data["node"]) if data.get("node") else self.current
+        total = max(1, len(self.classes))
+        overall = min(0.95, (len(self.done - {self.current}) + fraction) / total)
+        label = self.classes.get(self.current or "", "")
+        self.ctx.progress(overall, f"{self.host.url}{': ' + label if label else ''}"
+                          + (f" {data.get('value')}/{data.get('max')}" if kind == "progress" else ""))
+        return True
