@@ -39,6 +39,8 @@ class BackendInfo:
 class StageContext(Protocol):
     """What the engine gives a backend for one stage of one shot."""
 
+    project_id: str
+    """Names remote objects per project (e.g. OSS keys), so projects never share one."""
     shot_id: str
     input_hash: str
     workdir: Path

@@ -70,6 +70,7 @@ def transport_error(provider: str, url: str, exc: httpx.HTTPError) -> TransientE
 async def download(client: httpx.AsyncClient, url: str, out: Path, *, provider: str,
                    verify: Callable[[Path], object]) -> None:
     """Stream `url` to `out` and check it with `verify`; a short or broken file is a TransientError."""
+    expected = written = -1
     try:
         async with client.stream("GET", url) as response:
             if response.status_code != 200:
@@ -81,6 +82,9 @@ async def download(client: httpx.AsyncClient, url: str, out: Path, *, provider: 
                     handle.write(chunk)
                     written += len(chunk)
     except httpx.HTTPError as exc:
+        if written >= 0:  # the answer had started: the connection broke mid-file
+            raise TransientError(f"{provider}: download truncated ({written} of {expected or '?'} bytes, "
+                                 f"{type(exc).__name__})", hint="it will be downloaded again") from None
         raise transport_error(provider, url, exc) from None
     if expected and written < expected:
         raise TransientError(f"{provider}: download truncated ({written} of {expected} bytes)")

@@ -53,6 +53,7 @@ class StageContextImpl:
                  input_hash: str, workdir) -> None:  # type: ignore[no-untyped-def]
         self.run = run
         self.shot_id = shot_id or "project"
+        self.project_id = run.project.id
         self._event_shot = shot_id
         self.stage = stage
         self.state = state

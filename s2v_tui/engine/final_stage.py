@@ -4,13 +4,14 @@ and output/final.srt (every segment's cues shifted to its place in the film)."""
 from __future__ import annotations
 
 from s2v_tui.backends.base import BackendInfo
+from s2v_tui.domain.errors import MediaError
 from s2v_tui.domain.shot import Asset, utcnow
 from s2v_tui.engine import recipes
 from s2v_tui.engine.context import RunContext, StageContextImpl
 from s2v_tui.engine.plan import music_file
 from s2v_tui.engine.stages import StageRunner
 from s2v_tui.media.final import MusicBed, render_final
-from s2v_tui.media.probe import verify_video
+from s2v_tui.media.probe import probe
 from s2v_tui.media.subtitles import Cue, shifted, write_srt
 from s2v_tui.storage.atomic import sha256_file
 
@@ -42,7 +43,9 @@ async def join(run: RunContext, runner: StageRunner, segments: list[Asset]) -> A
             [folder.resolve(s.path) for s in segments], [folder.resolve(s.meta["wav"]) for s in segments], out,
             workdir=ctx.workdir, music=bed, sample_rate=render.sample_rate, target_lufs=render.loudness_lufs,
             total_seconds=total, on_progress=ctx.progress)
-        media = verify_video(out)
+        media = probe(out)  # our own ffmpeg output: a probe suffices (providers' files get decoded)
+        if not media.video or not media.audio:
+            raise MediaError("the joined film is missing its video or audio stream")
         srt = ctx.workdir / "final.srt"
         write_srt(film_cues(segments), srt)
         srt_sha = runner.place(srt, FINAL_SRT)

@@ -86,7 +86,7 @@ def make_plan(project: Project, folder: ProjectFolder, settings: Settings, backe
             row["clip"] = _freshness(folder, shot, Stage.CLIP, clip_hash)
             if row["clip"] == "fresh" and cl:
                 seg_hash = recipes.segment_hash(project, shot, kf, cl, vo, enc.frames_for(seconds), enc,
-                                                cjk_font().family)
+                                                cjk_font().family, settings.render.loudness_lufs)
         else:
             row["clip"] = _freshness(folder, shot, Stage.CLIP, None)
         row["segment"] = _freshness(folder, shot, Stage.SEGMENT, seg_hash)

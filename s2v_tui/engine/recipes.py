@@ -104,11 +104,11 @@ def clip_hash(project: Project, shot: Shot, info: BackendInfo, keyframe: Asset, 
 
 
 def segment_hash(project: Project, shot: Shot, keyframe: Asset, clip: Asset, voice: Asset, frames: int,
-                 enc: EncodeSettings, font: str) -> str:
+                 enc: EncodeSettings, font: str, loudness: float) -> str:
     return digest({
         "stage": "segment", "recipe": RECIPE["segment"], "keyframe": keyframe.sha256, "clip": clip.sha256,
         "voice": voice.sha256, "text": shot.narration, "subtitles": project.subtitles.model_dump(),
-        "frames": frames, "encode": asdict(enc), "font": font,
+        "frames": frames, "encode": asdict(enc), "font": font, "loudness": loudness,
     })
 
 

@@ -22,7 +22,7 @@ from PIL import Image
 
 from s2v_tui.backends.base import BackendInfo, ClipRequest, KeyframeRequest, VoiceRequest
 from s2v_tui.backends.registry import BackendSet
-from s2v_tui.domain.errors import BadInputError, S2VError
+from s2v_tui.domain.errors import BadInputError, MediaError, S2VError
 from s2v_tui.domain.events import ArtifactReady, ErrorInfo, StageFailed, StageFinished, StageName, StageStarted
 from s2v_tui.domain.shot import Asset, Shot, Stage, StageState, StageStatus, utcnow
 from s2v_tui.engine import recipes
@@ -32,7 +32,8 @@ from s2v_tui.engine.retry import with_retries
 from s2v_tui.media.fonts import cjk_font
 from s2v_tui.media.kenburns import MEDIA_TYPE as MOTION_TYPE
 from s2v_tui.media.kenburns import MotionPlan, MotionRenderer
-from s2v_tui.media.probe import verify_audio, verify_image, verify_video
+from s2v_tui.media.loudness import gain_db, measure_file
+from s2v_tui.media.probe import probe, verify_audio, verify_image, verify_video
 from s2v_tui.media.segment import SegmentSource, encode_segment
 from s2v_tui.media.subtitles import Cue, WordTiming, build_cues, layout_for, write_ass
 from s2v_tui.storage.atomic import fsync_dir, sha256_file
@@ -170,9 +171,10 @@ class StageRunner:
             out = ctx.workdir / "voice.wav"
             result = await backend.speak(request, out, ctx)
             await asyncio.to_thread(verify_audio, out)
+            lufs = await measure_file(out)
             rel = self.folder.asset_relpath(shot.id, "voice", input_hash, ".wav")
             return self.make_asset(info, rel, self.place(out, rel), "audio/wav", input_hash,
-                               duration=round(result.duration, 4),
+                               duration=round(result.duration, 4), lufs=lufs,
                                timings=[[t.char_start, round(t.start, 4)] for t in result.timings])
 
         return await self.run_stage(shot, "voice", shot.stages[Stage.VOICE], input_hash, info, info.lane, build)
@@ -212,7 +214,8 @@ class StageRunner:
     async def segment(self, shot: Shot, keyframe: Asset, clip: Asset, voice: Asset) -> Asset:
         frames = self.enc.frames_for(self.seconds_of(shot, voice))
         font = cjk_font()
-        input_hash = recipes.segment_hash(self.project, shot, keyframe, clip, voice, frames, self.enc, font.family)
+        input_hash = recipes.segment_hash(self.project, shot, keyframe, clip, voice, frames, self.enc, font.family,
+                                          self.render.loudness_lufs)
         info = BackendInfo(name="ffmpeg", model="libx264", lane="encode")
         fmt = self.project.format
 
@@ -236,10 +239,16 @@ class StageRunner:
                 source = SegmentSource(clip=self.folder.resolve(clip.path),
                                        clip_duration=float(clip.meta.get("duration", 0)))
             out_mp4, out_wav = ctx.workdir / "segment.mp4", ctx.workdir / "segment.wav"
-            await encode_segment(source, voice_wav=self.folder.resolve(voice.path), subtitles_ass=ass_name,
+            voice_path = self.folder.resolve(voice.path)
+            lufs = voice.meta["lufs"] if "lufs" in voice.meta else await measure_file(voice_path)
+            await encode_segment(source, voice_wav=voice_path, subtitles_ass=ass_name,
                                  fonts_dir=font.folder, frames=frames, enc=self.enc, out_mp4=out_mp4,
-                                 out_wav=out_wav, workdir=ctx.workdir, on_progress=ctx.progress)
-            await asyncio.to_thread(verify_video, out_mp4)
+                                 out_wav=out_wav, workdir=ctx.workdir, on_progress=ctx.progress,
+                                 gain=gain_db(self.render.loudness_lufs, lufs))
+            media = await asyncio.to_thread(probe, out_mp4)  # our own encode: probing is enough
+            if not media.video or not media.audio or media.video[0].frames not in (0, frames):
+                raise MediaError(f"segment encode produced {media.video[0].frames if media.video else 0} frames, "
+                                 f"expected {frames}")
             rel = self.folder.asset_relpath(shot.id, "segment", input_hash, ".mp4")
             rel_wav = self.folder.asset_relpath(shot.id, "segment", input_hash, ".wav")
             wav_sha = self.place(out_wav, rel_wav)

@@ -146,10 +146,14 @@ class MotionRenderer:
         return Image.fromarray(self.frame_array(index))
 
     def frame_bytes(self, index: int) -> bytes:
-        return self.frame_array(index).tobytes()
+        """One frame as planar YUV 4:2:0 (BT.601 limited range), ready for x264 without conversion.
+
+        Converting here (SIMD, ~1 ms) halves the bytes piped to ffmpeg and saves its swscale pass.
+        """
+        return cv2.cvtColor(self.frame_array(index), cv2.COLOR_RGB2YUV_I420).tobytes()
 
     async def stream(self, *, threads: int = 2, window: int = 6) -> AsyncIterator[bytes]:
-        """rgb24 frames in order, rendered in worker threads (Pillow releases the GIL while resizing)."""
+        """yuv420p frames in order, rendered in worker threads (OpenCV releases the GIL while warping)."""
         loop = asyncio.get_running_loop()
         pending: deque[Future[bytes]] = deque()
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="kenburns") as pool:

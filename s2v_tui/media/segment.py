@@ -17,6 +17,7 @@ import ffmpeg as ffmpeg_graph
 
 from s2v_tui.media.ffmpeg import ProgressCallback, compile_graph, run_ffmpeg
 from s2v_tui.media.kenburns import MotionRenderer
+from s2v_tui.media.loudness import apply_gain
 
 MAX_SLOWDOWN = 1.35
 """A provider clip shorter than the narration is slowed down at most this much, then holds its last frame."""
@@ -61,6 +62,7 @@ def build_segment_argv(
     enc: EncodeSettings,
     out_mp4: Path,
     out_wav: Path,
+    gain: float | None = None,
 ) -> list[str]:
     """The ffmpeg argv for one segment (pure; unit-tested).
 
@@ -70,13 +72,13 @@ def build_segment_argv(
     samples = enc.samples_for_frames(frames)
     size = f"{enc.width}x{enc.height}"
     if source.motion is not None:
-        video = ffmpeg_graph.input("pipe:", f="rawvideo", pix_fmt="rgb24", s=size, framerate=enc.fps).video
+        video = ffmpeg_graph.input("pipe:", f="rawvideo", pix_fmt="yuv420p", s=size, framerate=enc.fps).video
         video = video.filter("setsar", 1)
     else:
         assert source.clip is not None
         video = ffmpeg_graph.input(str(source.clip)).video
         video = (video.filter("scale", enc.width, enc.height, force_original_aspect_ratio="increase",
-                              flags="lanczos")
+                              flags="lanczos", out_color_matrix="bt601", out_range="tv")
                  .filter("crop", enc.width, enc.height).filter("setsar", 1))
         if 0 < source.clip_duration < seconds:
             video = video.filter("setpts", f"{min(seconds / source.clip_duration, MAX_SLOWDOWN):.4f}*PTS")
@@ -85,20 +87,21 @@ def build_segment_argv(
     video = video.filter("trim", end_frame=frames).filter("setpts", "PTS-STARTPTS")
     if subtitles_ass:
         video = video.filter("ass", filename=subtitles_ass, fontsdir=str(fonts_dir))
-    # Convert to BT.709 limited range explicitly and tag it, so players show the colours we painted.
-    video = video.filter("scale", out_color_matrix="bt709", out_range="tv").filter("format", "yuv420p")
+    video = video.filter("format", "yuv420p")
     if voice_wav is not None:
         audio = ffmpeg_graph.input(str(voice_wav)).audio
     else:
         audio = ffmpeg_graph.input(f"anullsrc=r={enc.sample_rate}:cl=mono", f="lavfi").audio
-    audio = (audio.filter("aresample", enc.sample_rate)
-             .filter("aformat", sample_fmts="s16", channel_layouts="mono")
+    audio = apply_gain(audio.filter("aresample", enc.sample_rate), gain)
+    audio = (audio.filter("aformat", sample_fmts="s16", channel_layouts="mono")
              .filter("apad", whole_len=samples).filter("atrim", end_sample=samples))
     split = audio.asplit()
     mp4 = ffmpeg_graph.output(
         video, split[0], str(out_mp4), f="mp4",
         vcodec="libx264", preset=enc.preset, crf=enc.crf, pix_fmt="yuv420p", r=enc.fps,
-        colorspace="bt709", color_primaries="bt709", color_trc="bt709", color_range="tv",
+        # Every segment is BT.601-matrix limited-range YUV (what the motion renderer and the clip
+        # scaler produce); tagging it lets players convert back to the colours we painted.
+        colorspace="smpte170m", color_primaries="bt709", color_trc="bt709", color_range="tv",
         video_track_timescale=enc.fps * 512, acodec="aac", aac_coder="fast", ar=enc.sample_rate, ac=1,
         movflags="+faststart", **{"b:a": enc.audio_bitrate},
     )
@@ -119,9 +122,10 @@ async def encode_segment(
     workdir: Path,
     on_progress: ProgressCallback | None = None,
     render_threads: int = 2,
+    gain: float | None = None,
 ) -> None:
     argv = build_segment_argv(source, voice_wav=voice_wav, subtitles_ass=subtitles_ass, fonts_dir=fonts_dir,
-                              frames=frames, enc=enc, out_mp4=out_mp4, out_wav=out_wav)
+                              frames=frames, enc=enc, out_mp4=out_mp4, out_wav=out_wav, gain=gain)
     stdin = source.motion.stream(threads=render_threads) if source.motion is not None else None
     await run_ffmpeg(argv, cwd=workdir, total_seconds=frames / enc.fps, on_progress=on_progress,
                      stdin_chunks=stdin, what="segment encode")

@@ -58,6 +58,7 @@ class ProjectFolder:
         self._write_lock = threading.Lock()
         self._version = 0
         self._written_version = 0
+        self._hash_memo: dict[tuple[str, int, int], str] = {}
 
     # -- locking -----------------------------------------------------------------------------
     def lock(self) -> ProjectFolder:
@@ -192,12 +193,21 @@ class ProjectFolder:
         return f"assets/{shot_id}/{stage}-{input_hash[:16]}{ext}"
 
     def asset_ok(self, relative: str, sha256: str) -> bool:
-        """The file exists and still has the recorded content."""
+        """The file exists and still has the recorded content.
+
+        Hashes are memoised by (path, size, mtime), so re-checking an unchanged project is cheap.
+        """
         try:
             path = self.resolve(relative)
-            return path.is_file() and sha256_file(path) == sha256
+            stat = path.stat()
         except (OSError, BadInputError):
             return False
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        digest = self._hash_memo.get(key)
+        if digest is None:
+            digest = sha256_file(path)
+            self._hash_memo[key] = digest
+        return digest == sha256
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from s2v_tui.domain.camera import CameraMove
-from s2v_tui.media.final import build_final_argv, build_measure_argv, concat_list, parse_integrated_loudness
+from s2v_tui.media.final import build_final_argv, build_measure_argv, concat_list
+from s2v_tui.media.loudness import gain_db, parse_integrated_loudness
 from s2v_tui.media.kenburns import MotionRenderer, framing_at, plan_motion
 from s2v_tui.media.segment import EncodeSettings, SegmentSource, build_segment_argv
 
@@ -27,10 +28,10 @@ def test_segment_from_a_provider_clip_fits_size_time_and_audio() -> None:
     assert "scale=160:288:flags=lanczos:force_original_aspect_ratio=increase" in graph
     assert "crop=160:288" in graph and "setpts=1.3500*PTS" in graph  # 3 s shot from a 2 s clip: capped slowdown
     assert "tpad=stop_duration=4.000:stop_mode=clone" in graph and "trim=end_frame=30" in graph
-    assert "ass=filename=subs.ass" in graph and "out_color_matrix=bt709" in graph
+    assert "ass=filename=subs.ass" in graph and "out_color_matrix=bt601" in graph
     assert "apad=whole_len=132300" in graph and "atrim=end_sample=132300" in graph  # 3 s at 44.1 kHz exactly
     for expected in ("-vcodec", "libx264", "-preset", "veryfast", "-crf", "23", "-video_track_timescale", "5120",
-                     "-colorspace", "bt709", "seg.mp4", "seg.wav", "-progress", "pipe:1"):
+                     "-colorspace", "smpte170m", "seg.mp4", "seg.wav", "-progress", "pipe:1"):
         assert expected in argv
 
 
@@ -55,10 +56,10 @@ def test_identical_settings_give_identical_encoder_arguments() -> None:
 
 
 def test_final_copies_video_and_normalises_mixed_audio() -> None:
-    argv = build_final_argv(Path("v.txt"), Path("a.txt"), None, Path("final.mp4"), sample_rate=44100, gain_db=3.2)
+    argv = build_final_argv(Path("v.txt"), Path("a.txt"), None, Path("final.mp4"), sample_rate=44100, gain=3.2)
     assert argv[argv.index("-vcodec") + 1] == "copy"
     assert "volume=3.20dB" in _filtergraph(argv) and "alimiter" in _filtergraph(argv)
-    silent = build_final_argv(Path("v.txt"), Path("a.txt"), None, Path("f.mp4"), sample_rate=44100, gain_db=None)
+    silent = build_final_argv(Path("v.txt"), Path("a.txt"), None, Path("f.mp4"), sample_rate=44100, gain=None)
     assert "volume=" not in _filtergraph(silent)  # silent audio: no gain, no limiter
 
 
@@ -79,6 +80,7 @@ def test_loudness_parsing() -> None:
     assert parse_integrated_loudness(report) == -21.5
     assert parse_integrated_loudness("  Integrated loudness:\n    I:         -inf LUFS") is None
     assert parse_integrated_loudness("  Integrated loudness:\n    I:         -90.0 LUFS") is None
+    assert gain_db(-16, -21.5) == 5.5 and gain_db(-16, None) is None and gain_db(-16, -80.0) == 30.0
 
 
 @pytest.mark.parametrize("move", list(CameraMove))

@@ -57,11 +57,15 @@ def raise_for_history(host: str, entry: dict[str, Any]) -> None:
 
 class Follower:
     def __init__(self, host: ComfyHost, stream: EventStream, prompt_id: str, graph: dict[str, Any],
-                 ctx: StageContext, settings: ComfySettings) -> None:
+                 ctx: StageContext, settings: ComfySettings, *, reconnect: bool = True) -> None:
         self.host, self.stream, self.prompt_id, self.ctx, self.settings = host, stream, prompt_id, ctx, settings
+        self.may_reconnect = reconnect
+        """False when following another run's prompt: its events go to that run's clientId."""
         self.classes = {node_id: node["class_type"] for node_id, node in graph.items()}
         self.done: set[str] = set()
         self.current: str | None = None
+        self.fraction = 0.0
+        """Progress within the current node (sampler steps)."""
 
     async def wait(self, deadline: float) -> dict[str, Any]:
         """The prompt's history entry once it finished successfully; raises on failure or timeout."""
@@ -84,7 +88,7 @@ class Follower:
                     if time.monotonic() < next_poll:
                         continue
             else:
-                if now >= next_reconnect:
+                if self.may_reconnect and now >= next_reconnect:
                     next_reconnect = now + max(RECONNECT_EVERY, self.settings.poll_interval)
                     await self.reconnect()
                     continue
@@ -121,20 +125,21 @@ class Follower:
             raise execution_failed(self.host.url, data)
         if kind == "execution_interrupted":
             raise interrupted(self.host.url)
-        fraction = 0.0
         if kind == "executing":
             if self.current:
                 self.done.add(self.current)
-            self.current = data.get("node")
+            self.current, self.fraction = data.get("node"), 0.0
         elif kind == "execution_cached":
             self.done.update(str(n) for n in data.get("nodes") or [])
         elif kind == "executed":
             self.done.add(str(data.get("node")))
         elif kind == "progress" and data.get("max"):
-            fraction = min(1.0, float(data.get("value", 0)) / float(data["max"]))
+            self.fraction = min(1.0, float(data.get("value", 0)) / float(data["max"]))
             self.current = str(data["node"]) if data.get("node") else self.current
+        else:
+            return True  # progress_state, execution_start, …: alive, nothing new to show
         total = max(1, len(self.classes))
-        overall = min(0.95, (len(self.done - {self.current}) + fraction) / total)
+        overall = min(0.95, (len(self.done - {self.current}) + self.fraction) / total)
         label = self.classes.get(self.current or "", "")
         self.ctx.progress(overall, f"{self.host.url}{': ' + label if label else ''}"
                           + (f" {data.get('value')}/{data.get('max')}" if kind == "progress" else ""))

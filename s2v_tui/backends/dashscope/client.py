@@ -27,6 +27,7 @@ from s2v_tui.domain.errors import AuthError, BackendError, ContentRejectedError,
 PROVIDER = "dashscope"
 KEY_ENV = "DASHSCOPE_API_KEY"
 MODERATION_MESSAGE = "content moderation rejected this prompt: edit the shot's detail"
+SCRIPT_MODERATION_MESSAGE = "content moderation rejected the script: edit the story and try again"
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,17 @@ from __future__ import annotations
 import asyncio
 
 from s2v_tui.backends.base import BackendInfo, StageContext
-from s2v_tui.backends.dashscope.client import PROVIDER, api_key, endpoints, sdk_error, sdk_transport_error
+from s2v_tui.backends.dashscope.client import (
+    PROVIDER,
+    SCRIPT_MODERATION_MESSAGE,
+    api_key,
+    endpoints,
+    sdk_error,
+    sdk_transport_error,
+)
 from s2v_tui.backends.llm_storyboard import Completion, LLMStoryboard
 from s2v_tui.config import DashScopeSettings, Settings
-from s2v_tui.domain.errors import BackendError
+from s2v_tui.domain.errors import BackendError, ContentRejectedError
 
 TEMPERATURE = 0.7
 LLM_TIMEOUT_FACTOR = 3
@@ -32,6 +39,8 @@ class DashScopeStoryboard(LLMStoryboard):
         base = endpoints(self.settings).http
         response = await asyncio.to_thread(self._call, messages, key, base)
         if (error := sdk_error(response)) is not None:
+            if isinstance(error, ContentRejectedError):  # the shot-level wording would mislead here
+                raise ContentRejectedError(SCRIPT_MODERATION_MESSAGE, hint=error.hint) from None
             raise error
         ctx.count_paid_call(PROVIDER)
         try:

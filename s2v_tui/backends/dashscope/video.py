@@ -65,7 +65,7 @@ class DashScopeVideo(ClipBackend):
     async def clip(self, request: ClipRequest, out: Path, ctx: StageContext) -> ClipResult:
         async def submit() -> str:
             ref = await self.handover.reference(request.keyframe, model=self.model,
-                                                project_id=getattr(ctx, "project_id", "") or "project",
+                                                project_id=ctx.project_id,
                                                 shot_id=ctx.shot_id)
             body = {
                 "model": self.model,

@@ -25,7 +25,7 @@ _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def object_key(prefix: str, project_id: str, shot_id: str, digest: str, suffix: str) -> str:
-    parts = [_SAFE.sub("_", part).strip("_") or "_" for part in (project_id, shot_id)]
+    parts = [_SAFE.sub("_", part).strip("._") or "_" for part in (project_id, shot_id)]  # no "..", no "/"
     head = "/".join(p for p in prefix.strip("/").split("/") if p)
     return "/".join(x for x in (head, *parts, f"{digest[:16]}{suffix.lower()}") if x)
 

@@ -1,0 +1,1 @@
+"""Self-hosted CosyVoice HTTP TTS backend."""

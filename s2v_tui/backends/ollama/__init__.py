@@ -1,0 +1,1 @@
+"""Ollama backends (local LLM storyboards)."""

@@ -1,0 +1,1 @@
+"""PixVerse platform API backends (image-to-video)."""

@@ -1,0 +1,183 @@
+"""`s2v doctor`: is this machine and config ready to render? A table of checks, each with what to fix.
+
+Checks: the config loads; which backend each stage uses (and that it can be built); which keys are
+set (never their values); whether every endpoint the chosen backends call answers (short timeout);
+the ffmpeg binary; the CJK subtitle font; espeak-ng voices. Exit 0 when everything the configured
+backends need is OK, 1 otherwise. Checks of things nothing needs are shown but never fail the run.
+Plain rich output, no Textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from s2v_tui.config import STAGES, Settings, load_settings
+from s2v_tui.domain.errors import S2VError
+
+TIMEOUT = 3.0
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    needed: bool = True
+
+
+def _key_checks(settings: Settings, used: set[str]) -> list[Check]:
+    handover_oss = "dashscope" in used and settings.dashscope.image_handover == "oss" \
+        and settings.backend_for("clip") == "dashscope"
+    compat_dashscope = "openai_compat" in used and settings.openai_compat.api_key is None
+    keys = [
+        ("DASHSCOPE_API_KEY", settings.dashscope.api_key, "dashscope" in used or compat_dashscope),
+        ("OSS_ACCESS_KEY_ID", settings.oss.access_key_id, handover_oss),
+        ("OSS_ACCESS_KEY_SECRET", settings.oss.access_key_secret, handover_oss),
+        ("PIXVERSE_API_KEY", settings.pixverse.api_key, "pixverse" in used),
+        ("S2V_OPENAI_COMPAT__API_KEY", settings.openai_compat.api_key, False),
+    ]
+    return [Check(f"key {env}", bool(value and value.get_secret_value().strip()),
+                  "set" if value and value.get_secret_value().strip() else "not set",
+                  f"export {env}=… (or put it in config.toml)", needed) for env, value, needed in keys]
+
+
+def _endpoints(settings: Settings, used: set[str]) -> list[tuple[str, str]]:
+    """(label, URL) of every endpoint the chosen backends call."""
+    from s2v_tui.backends.dashscope.client import endpoints
+
+    found: list[tuple[str, str]] = []
+    if "dashscope" in used:
+        ds = endpoints(settings.dashscope)
+        found += [("DashScope HTTP", ds.http), ("DashScope WebSocket", ds.websocket)]
+        if settings.dashscope.image_handover == "oss" and settings.backend_for("clip") == "dashscope":
+            endpoint = settings.oss.endpoint
+            found.append(("OSS", endpoint if "://" in endpoint else f"https://{endpoint}"))
+    if "openai_compat" in used:
+        from s2v_tui.backends.openai_compat.storyboard import OpenAICompatStoryboard
+
+        found.append(("OpenAI-compatible", OpenAICompatStoryboard(settings).base_url))
+    if "pixverse" in used:
+        found.append(("PixVerse", settings.pixverse.base_url))
+    if "ollama" in used:
+        found.append(("Ollama", settings.ollama.url))
+    if "comfy" in used:
+        found += [(f"ComfyUI {host}", host) for host in settings.comfy.hosts]
+    if "cosyvoice" in used and settings.cosyvoice.url:
+        found.append(("CosyVoice (local)", settings.cosyvoice.url))
+    return found
+
+
+async def _reach(label: str, url: str) -> Check:
+    """Any HTTP answer (even 401/404) means the host is there; only network failures count."""
+    probe = url.replace("wss://", "https://", 1).replace("ws://", "http://", 1)
+    try:
+        async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+            response = await client.get(probe)
+        return Check(f"reach {label}", True, f"{httpx.URL(probe).host} answered HTTP {response.status_code}")
+    except httpx.HTTPError as exc:
+        return Check(f"reach {label}", False, f"{httpx.URL(probe).host}: {type(exc).__name__}",
+                     "check the network/proxy and the base URL or region in config")
+
+
+def _backend_checks(settings: Settings) -> tuple[list[Check], set[str]]:
+    from s2v_tui.backends.registry import create_backend
+
+    checks, used = [], set()
+    for stage in STAGES:
+        name = settings.backend_for(stage)
+        used.add(name)
+        try:
+            backend = create_backend(stage, name, settings)
+            model = getattr(getattr(backend, "info", None), "model", None)
+            checks.append(Check(f"backend {stage}", True, f"{name}{f' ({model})' if model else ''}"))
+        except S2VError as exc:
+            checks.append(Check(f"backend {stage}", False, f"{name}: {exc.message}", exc.hint or ""))
+        except Exception as exc:  # noqa: BLE001 - a missing optional module, a bad workflow file…
+            checks.append(Check(f"backend {stage}", False, f"{name}: {type(exc).__name__}: {exc}",
+                                "reinstall s2v, or choose another backend in [backends]"))
+    return checks, used
+
+
+def _local_checks(settings: Settings, used: set[str]) -> list[Check]:
+    from s2v_tui.media.ffmpeg import ffmpeg_exe
+    from s2v_tui.media.fonts import cjk_font
+
+    checks: list[Check] = []
+    try:
+        exe = ffmpeg_exe()
+        version = subprocess.run([exe, "-hide_banner", "-version"], capture_output=True, text=True, timeout=10)
+        checks.append(Check("ffmpeg", version.returncode == 0, version.stdout.split(" Copyright", 1)[0][:60] or exe,
+                            "reinstall imageio-ffmpeg"))
+    except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
+        checks.append(Check("ffmpeg", False, str(exc)[:80], "pip install --force-reinstall imageio-ffmpeg"))
+    try:
+        font = cjk_font()
+        checks.append(Check("CJK font", True, f"{font.family} ({Path(font.path).name})"))
+    except Exception as exc:  # noqa: BLE001
+        checks.append(Check("CJK font", False, str(exc)[:80], "pip install --force-reinstall pylopdf-fonts-zh-cn"))
+    offline_voice = settings.backend_for("voice") == "offline"
+    for language, voice in (("zh", settings.voice.zh), ("en", settings.voice.en)):
+        try:
+            from s2v_tui.backends.offline.espeak import Espeak
+
+            speech = Espeak.instance().synthesize("你好" if language == "zh" else "hello", voice=voice,
+                                                  words_per_minute=settings.voice.words_per_minute)
+            checks.append(Check(f"espeak voice {language}", bool(speech.samples), voice,
+                                f"set [voice] {language} to an espeak-ng voice", offline_voice))
+        except S2VError as exc:
+            checks.append(Check(f"espeak voice {language}", False, exc.message, exc.hint or "", offline_voice))
+    return checks
+
+
+def collect(settings: Settings, *, network: bool = True) -> list[Check]:
+    checks = [Check("config", True, "loaded")]
+    backend_checks, used = _backend_checks(settings)
+    checks += backend_checks + _key_checks(settings, used)
+    if network:
+        targets = _endpoints(settings, used)
+
+        async def reach_all() -> list[Check]:
+            return list(await asyncio.gather(*(_reach(label, url) for label, url in targets)))
+
+        checks += asyncio.run(reach_all())
+    return checks + _local_checks(settings, used)
+
+
+def render(checks: list[Check], console: Console) -> None:
+    table = Table(title="s2v doctor", show_lines=False)
+    for column in ("check", "status", "detail", "what to fix"):
+        table.add_column(column)
+    for check in checks:
+        status = "[green]OK[/]" if check.ok else ("[red]FAIL[/]" if check.needed else "[dim]unused[/]")
+        table.add_row(check.name, status, check.detail, check.fix if check.needed and not check.ok else "")
+    console.print(table)
+
+
+def run_doctor(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="s2v doctor", description="Check config, keys, endpoints and tools.")
+    parser.add_argument("--config", type=Path, help="config.toml to check")
+    parser.add_argument("--no-network", action="store_true", help="skip the endpoint reachability checks")
+    args = parser.parse_args(argv)
+    if args.config:
+        os.environ["S2V_CONFIG_FILE"] = str(args.config)
+    console = Console()
+    try:
+        settings = load_settings()
+    except S2VError as exc:
+        render([Check("config", False, exc.message, exc.hint or "")], console)
+        return 1
+    checks = collect(settings, network=not args.no_network)
+    render(checks, console)
+    failed = [c for c in checks if c.needed and not c.ok]
+    console.print(f"{len(failed)} problem(s) to fix" if failed else "everything the configured backends need is OK")
+    return 1 if failed else 0
