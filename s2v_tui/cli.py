@@ -38,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--style", help='visual style for every shot, e.g. "水彩插画" or "watercolor"')
     parser.add_argument("--size", help="9:16, 16:9, 1:1 or WIDTHxHEIGHT (new projects)")
     parser.add_argument("--lang", choices=["zh", "en"], help="story language (default: detected)")
+    parser.add_argument("--music", type=Path, help="background music file, ducked under the narration")
     parser.add_argument("--backend", action="append", default=[], metavar="STAGE=NAME",
                         help=f"backend for a stage ({', '.join(STAGES)}), e.g. --backend keyframe=fake")
     parser.add_argument("--shots", help="comma-separated shot ids to build (the final join needs all)")
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         from s2v_tui.headless import run_headless
 
         options = {"out": args.out, "title": args.title, "style": args.style, "size": args.size,
-                   "language": args.lang, "regenerate": args.regenerate_storyboard,
+                   "language": args.lang, "music": args.music, "regenerate": args.regenerate_storyboard,
                    "shots": [s.strip() for s in args.shots.split(",")] if args.shots else None}
         try:
             return run_headless(args.run, settings, json_lines=args.json, options=options)

@@ -19,7 +19,7 @@ from s2v_tui.config import Settings
 from s2v_tui.domain.errors import BadInputError, ExitCode, S2VError
 from s2v_tui.domain.events import Event, RunFinished
 from s2v_tui.domain.ids import slugify
-from s2v_tui.domain.project import Project, VideoFormat, detect_language, parse_size
+from s2v_tui.domain.project import MusicSettings, Project, VideoFormat, detect_language, parse_size
 from s2v_tui.engine.cancel import CancelToken
 from s2v_tui.engine.engine import Engine
 from s2v_tui.reporters import HumanReporter, JsonReporter, Reporter
@@ -62,8 +62,12 @@ def new_project(text: str, *, story: Path, settings: Settings, options: dict[str
         width, height = parse_size(options.get("size") or settings.render.size)
     except ValueError as exc:
         raise BadInputError(str(exc), hint="use --size 9:16, 16:9, 1:1 or WIDTHxHEIGHT") from None
+    music = options.get("music")
+    if music is not None and not Path(music).is_file():
+        raise BadInputError(f"music file {music} not found", hint="pass an existing audio file to --music")
     return Project(
         id=slugify(title), title=title, script=text, style=options.get("style") or "",
+        music=MusicSettings(path=str(Path(music).resolve())) if music else MusicSettings(),
         language=options.get("language") or detect_language(text),
         format=VideoFormat(width=width, height=height, fps=settings.render.fps),
     )

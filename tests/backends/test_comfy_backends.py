@@ -158,6 +158,7 @@ async def test_follows_by_polling_when_the_websocket_drops(tmp_path: Path) -> No
             await backend.aclose()
     Image.open(tmp_path / "k.png").verify()
     assert len(comfy.prompts) == 1, "a dropped socket never resubmits"
+    assert any("reconnected" in message for _, message in ctx.logs)
 
 
 async def test_resumes_a_prompt_remembered_by_an_earlier_run(comfy: ComfyFake, tmp_path: Path) -> None:

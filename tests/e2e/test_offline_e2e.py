@@ -59,7 +59,36 @@ async def test_offline_render_is_a_real_narrated_video(tmp_path: Path, script: s
     for cue in cues:
         assert any(lo - 0.01 <= cue.start < cue.end <= hi + 0.01 for lo, hi in bounds), cue
 
+    # Each shot was normalised, so the film is at the target loudness without a final pass.
+    from s2v_tui.media.loudness import measure_file
+
+    loudness = await measure_file(final)
+    assert loudness is not None and abs(loudness - settings.render.loudness_lufs) < 1.5
+
     # Shots look different from each other (different scenery/palette per shot).
     colours = [_mean_colour(final, lo + 0.2) for lo, _ in bounds]
     assert max(float(np.abs(a - b).sum()) for a in colours for b in colours) > 20
+    folder.unlock()
+
+
+async def test_music_is_mixed_under_the_voice_and_the_film_is_normalised(tmp_path: Path) -> None:
+    import subprocess
+
+    from s2v_tui.media.ffmpeg import ffmpeg_exe
+    from s2v_tui.media.loudness import measure_file
+
+    music = tmp_path / "bed.wav"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "sine=frequency=220:duration=3",
+                    "-ac", "2", str(music)], check=True)
+    settings = make_settings(backends={"storyboard": "fake", "keyframe": "fake", "clip": "fake"})
+    folder = ProjectFolder(tmp_path / "p").lock()
+    project = new_project()
+    project.music.path = str(music)
+    events = [e async for e in Engine(folder, settings).run(project)]
+    summary = events[-1]
+    assert isinstance(summary, RunFinished) and summary.status == "done", summary.failures
+    final = Path(summary.final_path or "")
+    assert probe(final).audio[0].channels == 2  # the stereo bed is in the mix
+    loudness = await measure_file(final)
+    assert loudness is not None and abs(loudness - settings.render.loudness_lufs) < 1.5
     folder.unlock()
