@@ -38,7 +38,11 @@ class Check:
 def _key_checks(settings: Settings, used: set[str]) -> list[Check]:
     handover_oss = "dashscope" in used and settings.dashscope.image_handover == "oss" \
         and settings.backend_for("clip") == "dashscope"
-    compat_dashscope = "openai_compat" in used and settings.openai_compat.api_key is None
+    compat_dashscope = False
+    if "openai_compat" in used:
+        from s2v_tui.backends.openai_compat.storyboard import OpenAICompatStoryboard
+
+        compat_dashscope = OpenAICompatStoryboard(settings).uses_dashscope_key
     keys = [
         ("DASHSCOPE_API_KEY", settings.dashscope.api_key, "dashscope" in used or compat_dashscope),
         ("OSS_ACCESS_KEY_ID", settings.oss.access_key_id, handover_oss),

@@ -9,6 +9,7 @@ with the provider's own message. Nothing here ever puts a key in a message (and 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from email.utils import parsedate_to_datetime
@@ -24,6 +25,7 @@ from s2v_tui.domain.errors import (
     S2VError,
     TaskDeadlineError,
     TransientError,
+    redact,
 )
 
 T = TypeVar("T")
@@ -157,3 +159,24 @@ class LoopBoundClient:
         client, self._client = self._client, None
         if client is not None and not client.is_closed and self._loop is asyncio.get_running_loop():
             await client.aclose()
+
+
+class RedactingFilter(logging.Filter):
+    """Scrubs registered secrets from a library's log records (oss2 logs request headers at DEBUG,
+    signed `Authorization` included), so turning on debug logging never writes a key anywhere."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        return True
+
+
+def scrub_library_logs(*names: str) -> None:
+    """Attach `RedactingFilter` to these loggers (a logger's filters only see its own records, so each
+    module logger that can mention credentials is named)."""
+    for name in names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())

@@ -126,7 +126,10 @@ class Engine:
         try:
             self._reset_interrupted(project)
             shutil.rmtree(self.folder.assets_dir / ".work", ignore_errors=True)  # scratch of a killed run
+            storyboard_paid = self.backends.storyboard.info.paid_provider
             if storyboard == "regenerate" or (storyboard == "auto" and not project.shots):
+                if storyboard_paid:
+                    run.log(f"the storyboard makes 1 paid call to {storyboard_paid}")
                 try:
                     await generate(run, self.backends.storyboard)
                 except S2VError as exc:
@@ -138,8 +141,11 @@ class Engine:
                     return
             selected = self._select(project, shots)
             plan = make_plan(project, self.folder, self.settings, self.backends)
+            paid = dict(plan.paid_calls)
+            if storyboard_paid and project.storyboard.status == StageStatus.DONE and run.paid_calls[storyboard_paid]:
+                paid[storyboard_paid] = paid.get(storyboard_paid, 0) + run.paid_calls[storyboard_paid]
             run.emit(RunStarted(project_id=project.id, project_dir=str(self.folder.path), shots=len(selected),
-                                to_build=plan.to_build, cached=plan.cached, paid_calls=plan.paid_calls))
+                                to_build=plan.to_build, cached=plan.cached, paid_calls=paid))
             results = await _all_or_cancel([self._shot(runner, shot) for shot in selected])
             segments = [seg for seg in results if seg is not None]
             complete = len(segments) == len(project.shots) and len(selected) == len(project.shots)

@@ -18,7 +18,11 @@ def lane_widths(settings: Settings) -> dict[str, int]:
         "cpu": settings.render.workers,
         "encode": settings.render.workers,
         "fake": 8,
-        "dashscope": settings.dashscope.lanes,
+        # One lane per DashScope service: rate limits are per model, and a slow Wan task being
+        # polled must not hold up keyframes or voices.
+        "dashscope-image": settings.dashscope.lanes,
+        "dashscope-video": settings.dashscope.lanes,
+        "dashscope-voice": settings.dashscope.lanes,
         "oss": 4,
         "pixverse": settings.pixverse.max_concurrency,
         "comfy": max(1, len(settings.comfy.hosts) * settings.comfy.per_host_concurrency),

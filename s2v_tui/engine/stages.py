@@ -80,6 +80,7 @@ class StageRunner:
         workdir.mkdir(parents=True, exist_ok=True)
         try:
             async with self.run.lanes(lane):
+                started = time.monotonic()  # time the work, not the wait for a free lane
                 ctx = StageContextImpl(self.run, shot_id, stage, state, input_hash, workdir)
 
                 def on_retry(attempt: int, exc: BaseException, delay: float) -> None:
@@ -103,6 +104,7 @@ class StageRunner:
             shutil.rmtree(workdir, ignore_errors=True)
         old = state.asset
         state.asset, state.status, state.error = asset, StageStatus.DONE, None
+        state.task = None  # the remote task is paid for and its result stored: nothing left to resume
         await self.run.save()
         self._discard(old, asset)
         self.run.built[stage] += 1

@@ -40,7 +40,9 @@ def load_audio(path: Path) -> AudioSegment:
         if codec is None:
             raise MediaError(f"{path.name}: unsupported audio type {path.suffix!r}")
         return AudioSegment.from_file(str(path), codec=codec)
-    except (CouldntDecodeError, IndexError, ValueError, EOFError) as exc:
+    except (CouldntDecodeError, IndexError, ValueError, EOFError, OSError) as exc:
+        # OSError: for a WAV that its own reader rejects, pydub falls back to ffprobe, which pip's
+        # ffmpeg does not ship — that is a broken file, not a missing tool.
         raise MediaError(f"{path.name} is not decodable audio: {str(exc)[:200]}") from None
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from s2v_tui.config import Settings, load_settings
 from tests.fakes.dashscope import DashScopeFake
 from tests.fakes.oss import OssFake
+from tests.fakes.pixverse import PixVerseFake
 
 CLOUD_STAGES = ("storyboard", "keyframe", "clip", "voice")
 SHOT_LINES = ["夜晚，海边的小镇下起了雪。", "老人提着红灯笼走上山顶。", "远处的渔船看见了光，慢慢回到港口。"]
@@ -23,17 +24,19 @@ def storyboard_json(lines: list[str] | None = None) -> str:
 
 
 class CloudFakes:
-    """A DashScope fake and an OSS fake, started together."""
+    """The DashScope, OSS and PixVerse fakes, started together."""
 
     def __init__(self, *, dashscope_key: str = "sk-test-fake-cloud", oss_key_id: str = "LTAItestfakeid",
-                 oss_secret: str = "test-fake-oss-secret", polls_to_finish: int = 2) -> None:
+                 oss_secret: str = "test-fake-oss-secret", pixverse_key: str = "pv-test-fake-cloud",
+                 polls_to_finish: int = 2) -> None:
         self.dashscope = DashScopeFake(api_key=dashscope_key, polls_to_finish=polls_to_finish)
         self.oss = OssFake(access_key_id=oss_key_id, access_key_secret=oss_secret)
+        self.pixverse = PixVerseFake(api_key=pixverse_key, polls_to_finish=polls_to_finish)
         self._stack = ExitStack()
 
     def __enter__(self) -> CloudFakes:
-        self._stack.enter_context(self.dashscope)
-        self._stack.enter_context(self.oss)
+        for fake in (self.dashscope, self.oss, self.pixverse):
+            self._stack.enter_context(fake)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -48,6 +51,8 @@ class CloudFakes:
                           "poll_interval": 0.02, "poll_deadline": 60, "request_timeout": 10, **dashscope},
             "oss": {"endpoint": self.oss.url, "bucket": self.oss.bucket, "access_key_id": self.oss.access_key_id,
                     "access_key_secret": self.oss.access_key_secret, "prefix": "s2v-e2e"},
+            "pixverse": {"api_key": self.pixverse.api_key, "base_url": self.pixverse.url, "poll_interval": 0.02,
+                         "poll_deadline": 60},
             "retry": {"attempts": 3, "base_delay": 0.02, "max_delay": 0.1},
             "render": {"sample_rate": 22050},
         }

@@ -127,9 +127,10 @@ async def test_execution_error_fails_with_the_exception_message(comfy: ComfyFake
     try:
         comfy.error_next("mat1 and mat2 shapes cannot be multiplied", exception_type="RuntimeError")
         backend = create_keyframe(comfy_settings(comfy, other))
+        ctx = RecordingContext(tmp_path / "w")
         try:
             with pytest.raises(BackendError) as caught:
-                await backend.keyframe(keyframe_request(), tmp_path / "k.png", RecordingContext(tmp_path / "w"))
+                await backend.keyframe(keyframe_request(), tmp_path / "k.png", ctx)
         finally:
             await backend.aclose()
     finally:
@@ -138,6 +139,7 @@ async def test_execution_error_fails_with_the_exception_message(comfy: ComfyFake
     assert "RuntimeError: mat1 and mat2 shapes cannot be multiplied" in caught.value.message
     assert "node 3 (KSampler)" in caught.value.message and comfy.url in caught.value.message
     assert other.prompts == [], "a runtime error of the workflow is not retried on another host"
+    assert ctx.remembered and ctx.task is None, "the failed prompt is not resumed by the next run"
 
 
 async def test_follows_by_polling_when_the_websocket_drops(tmp_path: Path) -> None:
@@ -159,6 +161,29 @@ async def test_follows_by_polling_when_the_websocket_drops(tmp_path: Path) -> No
     Image.open(tmp_path / "k.png").verify()
     assert len(comfy.prompts) == 1, "a dropped socket never resubmits"
     assert any("reconnected" in message for _, message in ctx.logs)
+
+
+async def test_binary_previews_and_unknown_events_are_ignored(tmp_path: Path) -> None:
+    with ComfyFake(step_delay=0.03) as comfy:
+        backend = create_keyframe(comfy_settings(comfy))
+        ctx = RecordingContext(tmp_path / "w")
+        job = asyncio.create_task(backend.keyframe(keyframe_request(), tmp_path / "k.png", ctx))
+        await wait_for(lambda: any("KSampler" in m for _, m in ctx.progress_calls), what="sampler progress")
+
+        async def send_oddities() -> None:
+            for ws in list(comfy._sockets.values()):
+                await ws.send_bytes(b"\x00\x00\x00\x01\x00\x00\x00\x02" + png_bytes(8, 8))
+                await ws.send_json({"type": "crystools.monitor", "data": {"cpu_utilization": 3}})
+                await ws.send_str("not json")
+                await ws.send_json(["not", "an", "object"])
+
+        comfy.call_in_loop(send_oddities())
+        try:
+            await asyncio.wait_for(job, 20)
+        finally:
+            await backend.aclose()
+    Image.open(tmp_path / "k.png").verify()
+    assert not any("WebSocket" in message for _, message in ctx.logs), "the socket stayed up throughout"
 
 
 async def test_resumes_a_prompt_remembered_by_an_earlier_run(comfy: ComfyFake, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from s2v_tui.config import load_settings
 from s2v_tui.domain.events import RunFinished
 from s2v_tui.engine.engine import Engine
 from s2v_tui.storage.project_store import ProjectFolder
@@ -20,7 +21,8 @@ pytestmark = pytest.mark.timeout(90)
 DASHSCOPE_KEY = "sk-CANARYdashscope7f3a9c51"
 OSS_KEY_ID = "LTAICANARYkeyid42"
 OSS_SECRET = "CANARYossSecret0099xyz"
-SECRETS = (DASHSCOPE_KEY, OSS_KEY_ID, OSS_SECRET)
+PIXVERSE_KEY = "pv-CANARYpixverse31337"
+SECRETS = (DASHSCOPE_KEY, OSS_KEY_ID, OSS_SECRET, PIXVERSE_KEY)
 
 
 def leaks(text: str | bytes) -> list[str]:
@@ -32,7 +34,8 @@ async def test_no_key_in_any_file_event_log_or_output(tmp_path: Path, capfd: pyt
                                                        caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)  # even debug logging of the SDKs and httpx must stay clean
     events = []
-    with CloudFakes(dashscope_key=DASHSCOPE_KEY, oss_key_id=OSS_KEY_ID, oss_secret=OSS_SECRET) as fakes:
+    with CloudFakes(dashscope_key=DASHSCOPE_KEY, oss_key_id=OSS_KEY_ID, oss_secret=OSS_SECRET,
+                    pixverse_key=PIXVERSE_KEY) as fakes:
         ds = fakes.dashscope
         ds.llm_responses.append(storyboard_json())
         ds.faults.add("POST /api/v1/services/aigc/multimodal-generation/generation",
@@ -47,6 +50,18 @@ async def test_no_key_in_any_file_event_log_or_output(tmp_path: Path, capfd: pyt
         events += [e async for e in engine.run(project)]
         assert isinstance(events[-1], RunFinished) and events[-1].status == "partial"
         assert any(f.error.code == "content_rejected" for f in events[-1].failures)
+
+        # Clips from PixVerse, with a throttled generate and a wrong key afterwards.
+        fakes.pixverse.faults.add("POST /openapi/v2/video/img/generate",
+                                  Fault(status=200, body={"ErrCode": 500044, "ErrMsg": "limit", "Resp": {}}))
+        sections = fakes.sections()
+        pixverse = load_settings(**{**sections, "backends": {**sections["backends"], "clip": "pixverse"}})
+        third = ProjectFolder(tmp_path / "project3").lock()
+        ds.llm_responses.append(storyboard_json())
+        events += [e async for e in Engine(third, pixverse).run(new_project("\n".join(SHOT_LINES), project_id="three"))]
+        assert isinstance(events[-1], RunFinished) and events[-1].status == "done", events[-1].failures
+        assert fakes.pixverse.jobs_created == 3
+        third.unlock()
 
         # A wrong key: the error names the variable, never the value that was tried.
         wrong = fakes.settings(api_key=DASHSCOPE_KEY + "-wrong")

@@ -29,7 +29,7 @@ async def test_three_shot_story_on_cloud_backends(tmp_path: Path) -> None:
         summary = events[-1]
         assert isinstance(summary, RunFinished) and summary.status == "done", summary.failures
         started = next(e for e in events if isinstance(e, RunStarted))
-        assert started.paid_calls == {"dashscope": 9}  # estimate: 3 shots × keyframe, voice, clip
+        assert started.paid_calls == {"dashscope": 10}  # the storyboard call + 3 shots × keyframe, voice, clip
         assert summary.paid_calls == {"dashscope": 10}  # actual: + the storyboard
         assert [s.narration for s in project.shots] == SHOT_LINES
 

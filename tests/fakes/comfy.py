@@ -28,8 +28,14 @@ Behaviour (see comfy_catalogue.py for validation, comfy_exec.py for execution):
 - execution_error's exception_message is formatted like the real server: "{message}\\n{tips}" (tips are
   non-empty only for torch.OutOfMemoryError).
 
-Controls (thread-safe): `error_next(...)`, `stall_next()`, `die()`; records `prompts`, `interrupts`, `uploads`,
-`history`, `files` ({(type, subfolder, filename): bytes}).
+Constructor: `ComfyFake(models=None, step_delay=0.005, node_delay=0.0, version="0.3.64")`; `models` maps a model
+folder (checkpoints, diffusion_models, text_encoders, vae, clip_vision, loras, ...) to its files and feeds the
+loader combos (default `comfy_catalogue.DEFAULT_MODELS`).
+
+Controls (thread-safe): `error_next(exception_message, node_id=None, exception_type="torch.OutOfMemoryError")`,
+`stall_next(node_id=None)`, `die()` (sets `dead`; not restartable, `stop()` still cleans up). Records: `prompts`
+(accepted submits: prompt_id, number, prompt, client_id, extra_data, outputs), `interrupts` (prompt_id asked,
+running, interrupted), `uploads` ({"[sub/]name": bytes}), `history`, `files` ({(type, subfolder, name): bytes}).
 """
 
 from __future__ import annotations
@@ -37,8 +43,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import mimetypes
-import posixpath
 import threading
 import time
 import uuid
@@ -46,18 +50,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSCloseCode, web
 
-from tests.fakes.comfy_catalogue import DEFAULT_MODELS, NODES, object_info, validate_prompt
+from tests.fakes.comfy_catalogue import DEFAULT_MODELS, NODES, validate_prompt
 from tests.fakes.comfy_exec import (Executor, NodeFailure, Storage, execution_order, is_link, sampler_steps,
                                     signatures)
-from tests.fakes.formdata import read_form
+from tests.fakes.comfy_http import ComfyHttpRoutes
 from tests.fakes.server import FakeServer
 
 OOM_TIPS = ("This error means you ran out of memory on your GPU.\n\nTIPS: If the workflow worked before you might "
             "have accidentally set the batch_size to a large number.")
-FEATURES = {"supports_preview_metadata": True, "max_upload_size": 100 * 1024 * 1024}
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
 SAMPLERS = ("KSampler", "KSamplerAdvanced")
 
 
@@ -81,7 +83,7 @@ class _Item:
         return [self.number, self.prompt_id, self.prompt, self.extra_data, self.outputs]
 
 
-class ComfyFake(FakeServer):
+class ComfyFake(ComfyHttpRoutes, FakeServer):
     def __init__(self, models: dict[str, list[str]] | None = None, step_delay: float = 0.005,
                  node_delay: float = 0.0, version: str = "0.3.64") -> None:
         super().__init__()
@@ -191,51 +193,6 @@ class ComfyFake(FakeServer):
             return web.Response(status=403)
         return await handler(request)
 
-    # -- WebSocket -----------------------------------------------------------------------------------
-    async def _ws(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(timeout=1.0, max_msg_size=0)
-        await ws.prepare(request)
-        sid = request.query.get("clientId", "")
-        if sid:
-            self._sockets.pop(sid, None)
-        else:
-            sid = uuid.uuid4().hex
-        self._sockets[sid] = ws
-        try:
-            await ws.send_json({"type": "status", "data": {"status": self._queue_info(), "sid": sid}})
-            if self._client_id == sid and self._last_node is not None:  # reconnect replay, no prompt_id
-                await ws.send_json({"type": "executing", "data": {"node": self._last_node}})
-            async for msg in ws:
-                if msg.type == WSMsgType.TEXT:
-                    try:
-                        data = json.loads(msg.data)
-                    except json.JSONDecodeError:
-                        continue
-                    if isinstance(data, dict) and data.get("type") == "feature_flags":
-                        await ws.send_json({"type": "feature_flags", "data": FEATURES})
-        finally:
-            self._sockets.pop(sid, None)  # the real server's quirk: an old socket closing drops the new one
-        return ws
-
-    def _emit(self, event: str, data: dict[str, Any], sid: str | None = None) -> None:
-        self._outbox.put_nowait((event, data, sid))
-
-    async def _publisher(self) -> None:
-        while True:
-            event, data, sid = await self._outbox.get()
-            targets = list(self._sockets.values()) if sid is None else [self._sockets[sid]] if sid in self._sockets else []
-            for ws in targets:
-                try:
-                    await ws.send_json({"type": event, "data": data})
-                except (ConnectionError, RuntimeError):
-                    pass
-
-    def _queue_info(self) -> dict[str, Any]:
-        return {"exec_info": {"queue_remaining": self.queue_remaining}}
-
-    def _queue_updated(self) -> None:
-        self._emit("status", {"status": self._queue_info()})
-
     # -- prompt submission ---------------------------------------------------------------------------
     async def _post_prompt(self, request: web.Request) -> web.Response:
         try:
@@ -283,7 +240,15 @@ class ComfyFake(FakeServer):
             self._queue.remove(item)
             self._running = item
             self._queue_updated()
-            await self._execute(item)
+            try:
+                await self._execute(item)
+            except Exception as ex:  # noqa: BLE001 - a fake bug must not wedge the queue: fail the prompt loudly
+                error = {"prompt_id": item.prompt_id, "exception_message": f"fake ComfyUI bug: {ex!r}"}
+                self.history[item.prompt_id] = {"prompt": item.row(), "outputs": {}, "meta": {}, "status": {
+                    "status_str": "error", "completed": False, "messages": [["execution_error", error]]}}
+                self._running = None
+                self._queue_updated()
+                self._emit("executing", {"node": None, "prompt_id": item.prompt_id}, item.extra_data.get("client_id"))
 
     def _is_changed(self, class_type: str, inputs: dict[str, Any]) -> str:
         if class_type == "LoadImage" and isinstance(inputs.get("image"), str):
@@ -429,145 +394,4 @@ class ComfyFake(FakeServer):
         if hit:
             self._interrupt_flag.set()
         self.interrupts.append({"prompt_id": wanted, "running": running, "interrupted": hit and running is not None})
-        return web.Response(status=200)
-
-    # -- files ---------------------------------------------------------------------------------------
-    @staticmethod
-    def _annotated(name: str, default: str = "input") -> tuple[str, str]:
-        for kind in ("input", "output", "temp"):
-            if name.endswith(f" [{kind}]"):
-                return name[: -len(kind) - 3], kind
-        return name, default
-
-    def _input_bytes(self, name: str) -> bytes | None:
-        name, kind = self._annotated(name)
-        sub, _, base = name.rpartition("/")
-        return self.files.get((kind, sub, base))
-
-    def _input_files(self) -> list[str]:
-        return [n for (t, sub, n) in self.files if t == "input" and not sub and n.lower().endswith(IMAGE_EXTS)]
-
-    async def _view(self, request: web.Request) -> web.StreamResponse:
-        query = request.query
-        if "filename" not in query:
-            return web.Response(status=404)
-        filename, kind = self._annotated(query["filename"], "")
-        if not filename or filename[0] == "/" or ".." in filename:
-            return web.Response(status=400)
-        kind = kind or query.get("type", "output")
-        if kind not in ("input", "output", "temp"):
-            return web.Response(status=400)
-        sub = posixpath.normpath(posixpath.join("root", query.get("subfolder", "")))
-        if sub != "root" and not sub.startswith("root/"):
-            return web.Response(status=403)
-        data = self.files.get((kind, sub[5:], posixpath.basename(filename)))
-        if data is None:
-            return web.Response(status=404)
-        ctype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-        return web.Response(body=data, content_type=ctype,
-                            headers={"Content-Disposition": f'filename="{posixpath.basename(filename)}"'})
-
-    async def _upload(self, request: web.Request) -> web.Response:
-        form = await read_form(request)
-        image = form.get("image")
-        if image is None or not image.filename:
-            return web.Response(status=400)
-        kind = form["type"].text if "type" in form else "input"
-        if kind not in ("input", "temp", "output"):
-            return web.Response(status=500, text="500 Internal Server Error\n\nServer got itself in trouble")
-        raw_sub = form["subfolder"].text if "subfolder" in form else ""
-        sub = posixpath.normpath(posixpath.join("root", raw_sub, image.filename))
-        if not sub.startswith("root/"):
-            return web.Response(status=400)
-        sub = posixpath.dirname(sub)[5:]
-        filename = posixpath.basename(image.filename)
-        overwrite = "overwrite" in form and form["overwrite"].text in ("true", "1")
-        stem, dot, ext = filename.rpartition(".")
-        stem, ext = (stem, dot + ext) if dot else (filename, "")
-        i = 1
-        while not overwrite and (kind, sub, filename) in self.files and self.files[(kind, sub, filename)] != image.value:
-            filename = f"{stem} ({i}){ext}"
-            i += 1
-        self.files[(kind, sub, filename)] = image.value
-        self.uploads[f"{sub}/{filename}" if sub else filename] = image.value
-        return web.json_response({"name": filename, "subfolder": raw_sub, "type": kind})
-
-    # -- small routes --------------------------------------------------------------------------------
-    async def _get_prompt(self, request: web.Request) -> web.Response:
-        return web.json_response(self._queue_info())
-
-    async def _get_history(self, request: web.Request) -> web.Response:
-        max_items = int(request.query["max_items"]) if "max_items" in request.query else None
-        offset = int(request.query.get("offset", -1))
-        if offset < 0 and max_items is not None:
-            offset = len(self.history) - max_items
-        out: dict[str, Any] = {}
-        for i, (key, entry) in enumerate(list(self.history.items())):
-            if i >= offset:
-                out[key] = entry
-                if max_items is not None and len(out) >= max_items:
-                    break
-        return web.json_response(out)
-
-    async def _get_history_one(self, request: web.Request) -> web.Response:
-        pid = request.match_info["prompt_id"]
-        return web.json_response({pid: self.history[pid]} if pid in self.history else {})
-
-    async def _post_history(self, request: web.Request) -> web.Response:
-        body = json.loads(await request.read() or b"{}")
-        if body.get("clear"):
-            self.history.clear()
-        for pid in body.get("delete", []):
-            self.history.pop(pid, None)
-        return web.Response(status=200)
-
-    async def _get_queue(self, request: web.Request) -> web.Response:
-        running = [self._running.row()] if self._running is not None else []
-        pending = [i.row() for i in sorted(self._queue, key=lambda i: i.number)]
-        return web.json_response({"queue_running": running, "queue_pending": pending})
-
-    async def _post_queue(self, request: web.Request) -> web.Response:
-        body = json.loads(await request.read() or b"{}")
-        if body.get("clear"):
-            self._queue.clear()
-            self._queue_updated()
-        for pid in body.get("delete", []):
-            before = len(self._queue)
-            self._queue[:] = [i for i in self._queue if i.prompt_id != pid]
-            if len(self._queue) != before:
-                self._queue_updated()
-        return web.Response(status=200)
-
-    async def _system_stats(self, request: web.Request) -> web.Response:
-        gib = 1 << 30
-        return web.json_response({
-            "system": {"os": "posix", "ram_total": 64 * gib, "ram_free": 48 * gib, "comfyui_version": self.version,
-                       "required_frontend_version": "1.27.10", "python_version": "3.11.9 (main) [GCC 11.4.0]",
-                       "pytorch_version": "2.8.0+cu128", "embedded_python": False,
-                       "argv": ["main.py", "--listen", "127.0.0.1", "--port", str(self.port)]},
-            "devices": [{"name": "cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync", "type": "cuda", "index": 0,
-                         "vram_total": 24 * gib, "vram_free": 22 * gib, "torch_vram_total": 0,
-                         "torch_vram_free": 0}]})
-
-    async def _object_info(self, request: web.Request) -> web.Response:
-        only = request.match_info.get("node_class")
-        if only is not None and only not in NODES:
-            return web.json_response({})
-        return web.json_response(object_info(self.models, self._input_files(), only))
-
-    async def _models(self, request: web.Request) -> web.Response:
-        folder = request.match_info.get("folder")
-        if folder is None:
-            return web.json_response(list(self.models))
-        if folder not in self.models:
-            return web.Response(status=404)
-        return web.json_response(sorted(self.models[folder]))
-
-    async def _features(self, request: web.Request) -> web.Response:
-        return web.json_response(FEATURES)
-
-    async def _empty_list(self, request: web.Request) -> web.Response:
-        return web.json_response([])
-
-    async def _ok(self, request: web.Request) -> web.Response:
         return web.Response(status=200)

@@ -48,6 +48,7 @@ VHS_FORMATS = ["image/gif", "image/webp", "video/16bit-png", "video/8bit-png", "
                "video/ffmpeg-gif", "video/h264-mp4", "video/h265-mp4", "video/nvenc_h264-mp4",
                "video/ProRes", "video/webm"]
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN"}
+CONVERT: dict[str, Callable[[Any], Any]] = {"INT": int, "FLOAT": float, "STRING": str, "BOOLEAN": bool}
 
 
 @dataclass(frozen=True)
@@ -287,7 +288,7 @@ class Validator:
             try:
                 if isinstance(val, dict) and "__value__" in val:
                     val = inputs[name] = val["__value__"]
-                conv = {"INT": int, "FLOAT": float, "STRING": str, "BOOLEAN": bool}.get(kind if isinstance(kind, str) else "")
+                conv = CONVERT.get(kind) if isinstance(kind, str) else None
                 if conv is not None:
                     val = inputs[name] = conv(val)
             except Exception as ex:  # noqa: BLE001
@@ -321,7 +322,8 @@ class Validator:
 
 
 def validate_prompt(prompt: dict[str, Any], models: dict[str, list[str]], input_files: list[str],
-                    image_exists: Callable[[str], bool]) -> tuple[bool, dict[str, Any] | None, list[str], dict[str, Any]]:
+                    image_exists: Callable[[str], bool]
+                    ) -> tuple[bool, dict[str, Any] | None, list[str], dict[str, Any]]:
     """(valid, error, good_outputs, node_errors) exactly like `execution.validate_prompt`."""
     outputs: list[str] = []
     for node_id, node in prompt.items():
@@ -357,7 +359,8 @@ def validate_prompt(prompt: dict[str, Any], models: dict[str, list[str]], input_
                 entry["dependent_outputs"].append(out)
     if not good:
         details = "\n".join(f"{e['message']}: {e['details']}" for _, errs in failures for e in errs)
-        return False, _err("prompt_outputs_failed_validation", "Prompt outputs failed validation", details), [], node_errors
+        error = _err("prompt_outputs_failed_validation", "Prompt outputs failed validation", details)
+        return False, error, [], node_errors
     return True, None, good, node_errors
 
 

@@ -27,7 +27,7 @@ from s2v_tui.backends.comfy.job import PromptSpec, resume_prompt, run_prompt
 from s2v_tui.backends.comfy.pool import HostPool, release_pool, shared_pool
 from s2v_tui.backends.comfy.workflow import WorkflowTemplate, load_workflow
 from s2v_tui.config import ComfySettings, Settings
-from s2v_tui.domain.errors import TransientError
+from s2v_tui.domain.errors import BackendError, TransientError
 from s2v_tui.domain.shot import RemoteTask
 from s2v_tui.media.probe import verify_image, verify_video
 
@@ -77,6 +77,11 @@ class _ComfyBase:
                     await ctx.forget_task()
                     ctx.log(f"{exc.message}; moving the job to another host", "warning")
                     continue
+                except TransientError:
+                    raise  # e.g. a broken download: the engine's retry resumes the same prompt
+                except BackendError:
+                    await ctx.forget_task()  # the prompt failed for good; a rerun submits anew
+                    raise
             pool.mark_ok(host.url)
             await ctx.forget_task()
             return
@@ -96,6 +101,9 @@ class _ComfyBase:
                 if isinstance(exc, HostFailure):
                     pool.mark_down(exc.host, exc.reason)
                 ctx.log(f"cannot resume ComfyUI prompt {task.task_id}: {exc.message}", "warning")
+            except BackendError:
+                await ctx.forget_task()
+                raise
         await ctx.forget_task()
         return done
 

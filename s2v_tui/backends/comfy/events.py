@@ -22,6 +22,12 @@ CLOSED: dict[str, Any] = {"type": "__closed__", "data": {}}
 """Put on the queue when the socket ends (server gone, network drop, or `close()`)."""
 
 
+def _close_when_connected(connecting: asyncio.Future[websocket.WebSocket]) -> None:
+    if not connecting.cancelled() and connecting.exception() is None:
+        with contextlib.suppress(Exception):
+            connecting.result().close(timeout=0.1)
+
+
 class EventStream:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -36,8 +42,13 @@ class EventStream:
     async def open(self, timeout: float) -> None:
         """Connect (raises OSError/WebSocketException when the host refuses) and start reading."""
         await self.close()
-        ws = await asyncio.to_thread(websocket.create_connection, self.url, timeout=timeout,
-                                     enable_multithread=True)
+        connecting = asyncio.ensure_future(asyncio.to_thread(
+            websocket.create_connection, self.url, timeout=timeout, enable_multithread=True))
+        try:
+            ws = await asyncio.shield(connecting)
+        except asyncio.CancelledError:  # the thread still connects: close that socket when it does
+            connecting.add_done_callback(_close_when_connected)
+            raise
         ws.settimeout(None)  # reads block until a frame arrives or close() aborts the socket
         self._ws = ws
         self.queue = asyncio.Queue()  # a fresh queue: nothing from an earlier socket leaks into it

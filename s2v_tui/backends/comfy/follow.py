@@ -6,7 +6,7 @@ overall, both end in `HostFailure` (the job moves to another host). `/history` i
 `poll_interval` even while the socket is up — a lost end marker costs one interval, not the job — and
 a dropped socket is reopened (same clientId) while polling carries on. Without a socket, "running"
 in `/queue` is the only sign of life; a prompt in neither queue nor history has vanished (the host
-restarted) and is resubmitted elsewhere.
+restarted) and is resubmitted elsewhere. Waiting in the host's queue is not a stall.
 """
 
 from __future__ import annotations
@@ -79,8 +79,11 @@ class Follower:
                 raise HostFailure(self.host.url, f"no progress for {self.settings.stall_timeout:.0f}s (stalled)")
             wake = min(next_poll, last_sign + self.settings.stall_timeout, started + deadline) - now
             if self.stream.alive or not self.stream.queue.empty():
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation that races
+                # with an arriving event, and then cancelling a render would not stop it.
                 with contextlib.suppress(TimeoutError):
-                    event = await asyncio.wait_for(self.stream.queue.get(), max(0.0, wake))
+                    async with asyncio.timeout(max(0.0, wake)):
+                        event = await self.stream.queue.get()
                     if event is not CLOSED and self.on_event(event):
                         last_sign = time.monotonic()
                         if self.current is None and event.get("type") == "executing":
@@ -99,10 +102,12 @@ class Follower:
             if entry is not None:
                 raise_for_history(self.host.url, entry)
                 return entry
-            if not self.stream.alive:
+            if not self.stream.alive or time.monotonic() - last_sign > self.settings.poll_interval:
                 state = await self.host.queue_state(self.prompt_id)
-                if state == "running":
-                    last_sign = time.monotonic()  # no socket: "still running" is all we can see
+                if state == "pending" or (state == "running" and not self.stream.alive):
+                    # Waiting behind other prompts (ours too, with per_host_concurrency > 1) is not a
+                    # stall; without a socket, "still running" is all we can see. job_deadline bounds both.
+                    last_sign = time.monotonic()
                 vanished = vanished + 1 if state == "absent" else 0
                 if vanished >= 2:
                     raise HostFailure(self.host.url, "the prompt vanished from its queue (did ComfyUI restart?)")

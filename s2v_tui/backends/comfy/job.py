@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -68,6 +69,11 @@ def pick_output(entry: dict[str, Any], spec: PromptSpec, host: str) -> dict[str,
                             f"in {spec.template.source}")
 
 
+def safe_name(text: str) -> str:
+    """A file name ComfyUI accepts on any OS (project ids are user-chosen)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:120]
+
+
 async def stop(host: ComfyHost, prompt_id: str) -> None:
     """Best effort: the host may be the reason we are stopping."""
     with contextlib.suppress(S2VError, OSError):
@@ -83,9 +89,10 @@ async def run_prompt(host: ComfyHost, spec: PromptSpec, out: Path, ctx: StageCon
             await stream.open(settings.request_timeout)
         except (OSError, websocket.WebSocketException) as exc:
             ctx.log(f"ComfyUI {host.url}: no WebSocket ({type(exc).__name__}); following by polling", "warning")
-        values = dict(spec.values, prefix=f"s2v/{ctx.shot_id}_{prompt_id[:8]}")
+        label = safe_name(f"{ctx.project_id}_{ctx.shot_id}_{prompt_id[:8]}")
+        values = dict(spec.values, prefix=f"s2v/{label}")
         if spec.upload is not None:
-            name = f"s2v_{ctx.shot_id}_{prompt_id[:8]}{spec.upload.suffix.lower() or '.png'}"
+            name = f"s2v_{label}{spec.upload.suffix.lower() or '.png'}"
             values["image"] = await host.upload_image(spec.upload, name)
         graph = spec.template.render(values)
         try:

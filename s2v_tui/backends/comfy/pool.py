@@ -11,6 +11,7 @@ One pool serves the keyframe and the clip backend of a process (per event loop a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import weakref
 from collections.abc import AsyncIterator, Collection
@@ -102,11 +103,9 @@ class HostPool:
             wait = min(self.settings.reprobe_after, give_up - time.monotonic())
             if wait <= 0:
                 raise TransientError("no ComfyUI host slot became free before the job deadline")
-            async with self._changed:
-                try:
-                    await asyncio.wait_for(self._changed.wait(), wait)
-                except TimeoutError:
-                    pass
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait), self._changed:
+                    await self._changed.wait()
 
     def _none_usable(self, candidates: list[HostState], exclude: set[str]) -> TransientError:
         now = time.monotonic()

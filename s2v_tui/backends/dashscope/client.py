@@ -13,6 +13,7 @@ only ever put into request headers, never into a message, URL or log line.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,14 @@ from typing import Any, Callable
 
 import httpx
 
-from s2v_tui.backends.http import LoopBoundClient, download, error_for_status, retry_after_seconds, transport_error
+from s2v_tui.backends.http import (
+    LoopBoundClient,
+    download,
+    error_for_status,
+    retry_after_seconds,
+    scrub_library_logs,
+    transport_error,
+)
 from s2v_tui.config import DashScopeSettings
 from s2v_tui.domain.errors import AuthError, BackendError, ContentRejectedError, S2VError, TransientError
 
@@ -28,6 +36,11 @@ PROVIDER = "dashscope"
 KEY_ENV = "DASHSCOPE_API_KEY"
 MODERATION_MESSAGE = "content moderation rejected this prompt: edit the shot's detail"
 SCRIPT_MODERATION_MESSAGE = "content moderation rejected the script: edit the story and try again"
+scrub_library_logs("dashscope", "websocket")
+# The SDK and websocket-client log failures at ERROR; with no handler configured, Python would print
+# them on stderr (through the TUI). s2v reports those failures itself, as errors with hints.
+for _name in ("dashscope", "websocket"):
+    logging.getLogger(_name).addHandler(logging.NullHandler())
 
 
 @dataclass(frozen=True)
@@ -125,8 +138,9 @@ class DashScopeHttp:
             headers["X-DashScope-OssResourceResolve"] = "enable"
         return headers
 
-    async def call(self, method: str, path: str, *, json: dict[str, Any] | None = None, params: dict[str, str] | None = None,
-                   async_task: bool = False, oss_resolve: bool = False) -> dict[str, Any]:
+    async def call(self, method: str, path: str, *, json: dict[str, Any] | None = None,
+                   params: dict[str, str] | None = None, async_task: bool = False,
+                   oss_resolve: bool = False) -> dict[str, Any]:
         url = f"{self.base}/{path.lstrip('/')}"
         headers = self._headers(async_task=async_task, oss_resolve=oss_resolve)
         try:
@@ -137,7 +151,11 @@ class DashScopeHttp:
 
     async def download(self, url: str, out: Path, verify: Callable[[Path], object]) -> None:
         # No Authorization header: result links are presigned and live on another host.
-        await download(self._clients.get(), url, out, provider="DashScope", verify=verify)
+        try:
+            await download(self._clients.get(), url, out, provider="DashScope", verify=verify)
+        except AuthError as exc:  # a 401/403 from the result host means the link expired, not a bad key
+            raise BackendError(f"the result link was refused ({exc.message})",
+                               hint="result links expire after 24 h; regenerate the shot") from None
 
     @property
     def client(self) -> httpx.AsyncClient:

@@ -62,7 +62,7 @@ class DashScopeImage(KeyframeBackend):
         self.settings = ds
         self.model = ds.image_model
         self.http = http or DashScopeHttp(ds)
-        self.info = BackendInfo(name="dashscope", model=self.model, lane="dashscope", paid_provider=PROVIDER,
+        self.info = BackendInfo(name="dashscope", model=self.model, lane="dashscope-image", paid_provider=PROVIDER,
                                 params={"size": ds.image_size, "prompt_extend": ds.prompt_extend})
 
     async def keyframe(self, request: KeyframeRequest, out: Path, ctx: StageContext) -> None:

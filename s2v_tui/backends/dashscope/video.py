@@ -56,7 +56,7 @@ class DashScopeVideo(ClipBackend):
         self.model = ds.video_model
         self.http = http or DashScopeHttp(ds)
         self.handover = KeyframeHandover(settings, self.http)
-        self.info = BackendInfo(name="dashscope", model=self.model, lane="dashscope", paid_provider=PROVIDER,
+        self.info = BackendInfo(name="dashscope", model=self.model, lane="dashscope-video", paid_provider=PROVIDER,
                                 params={"resolution": ds.video_resolution, "prompt_extend": ds.prompt_extend})
 
     def duration_for(self, seconds: float) -> float:

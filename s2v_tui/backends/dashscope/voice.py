@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import threading
 from pathlib import Path
 from typing import Any
 
 from s2v_tui.backends.base import BackendInfo, StageContext, VoiceBackend, VoiceRequest, VoiceResult
-from s2v_tui.backends.dashscope.client import KEY_ENV, PROVIDER, api_key, dashscope_error, endpoints, sdk_transport_error
+from s2v_tui.backends.dashscope.client import (
+    KEY_ENV,
+    PROVIDER,
+    api_key,
+    dashscope_error,
+    endpoints,
+    sdk_transport_error,
+)
 from s2v_tui.config import DashScopeSettings, Settings
 from s2v_tui.domain.errors import AuthError, BackendError, TransientError
 from s2v_tui.media.audio import normalise_voice, pcm_to_segment
@@ -25,11 +31,6 @@ from s2v_tui.media.subtitles import WordTiming
 
 PCM_RATES = (8000, 16000, 22050, 24000, 44100, 48000)
 _SDK_LOCK = threading.Lock()
-
-# The SDK and websocket-client log failures at ERROR; with no handler configured Python would print
-# them on stderr (through a TUI). s2v reports those failures itself, as errors with hints.
-for _name in ("dashscope", "websocket"):
-    logging.getLogger(_name).addHandler(logging.NullHandler())
 
 
 def pcm_rate_for(sample_rate: int) -> int:
@@ -59,7 +60,7 @@ def word_timings(text: str, sentences: list[dict[str, Any]]) -> list[WordTiming]
 class DashScopeVoice(VoiceBackend):
     def __init__(self, settings: DashScopeSettings) -> None:
         self.settings = settings
-        self.info = BackendInfo(name="dashscope", model=settings.tts_model, lane="dashscope", paid_provider=PROVIDER,
+        self.info = BackendInfo(name="dashscope", model=settings.tts_model, lane="dashscope-voice", paid_provider=PROVIDER,
                                 params={"default_voice": settings.tts_voice})
 
     async def speak(self, request: VoiceRequest, out: Path, ctx: StageContext) -> VoiceResult:

@@ -36,7 +36,8 @@ class OpenAICompatStoryboard(LLMStoryboard):
     def __init__(self, settings: Settings, client: httpx.AsyncClient | None = None) -> None:
         compat = settings.openai_compat
         explicit_url = "base_url" in compat.model_fields_set
-        self.base_url = (compat.base_url if explicit_url else dashscope_endpoints(settings.dashscope).compatible).rstrip("/")
+        base_url = compat.base_url if explicit_url else dashscope_endpoints(settings.dashscope).compatible
+        self.base_url = base_url.rstrip("/")
         self.model = compat.model
         key = compat.api_key
         self.key_env = KEY_ENV
@@ -49,6 +50,11 @@ class OpenAICompatStoryboard(LLMStoryboard):
         self.info = BackendInfo(name="openai_compat", model=self.model, lane="llm",
                                 paid_provider=self.provider if self._key else None,
                                 params={"base_url": self.base_url, "temperature": TEMPERATURE})
+
+    @property
+    def uses_dashscope_key(self) -> bool:
+        """Calls DashScope's compatible mode with DASHSCOPE_API_KEY (no key of its own configured)."""
+        return self.key_env == DASHSCOPE_KEY_ENV
 
     def _headers(self) -> dict[str, str]:
         if not self._key:
@@ -66,7 +72,8 @@ class OpenAICompatStoryboard(LLMStoryboard):
         except httpx.HTTPError as exc:
             raise transport_error("LLM", url, exc) from None
         if response.status_code == 400 and "data_inspection" in response.text:
-            raise ContentRejectedError(SCRIPT_MODERATION_MESSAGE, hint=f"{self.model} refused it (data_inspection_failed)")
+            raise ContentRejectedError(SCRIPT_MODERATION_MESSAGE,
+                                       hint=f"{self.model} refused it (data_inspection_failed)")
         answer = await checked_json(self.model, response, key_env=self.key_env)
         if self._key:
             ctx.count_paid_call(self.provider)

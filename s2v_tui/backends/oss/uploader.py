@@ -17,11 +17,13 @@ import hashlib
 import re
 from pathlib import Path
 
+from s2v_tui.backends.http import scrub_library_logs
 from s2v_tui.config import OssSettings
 from s2v_tui.domain.errors import AuthError, BackendError, ConfigError, S2VError, TransientError
 
 KEY_ENVS = "OSS_ACCESS_KEY_ID / OSS_ACCESS_KEY_SECRET"
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+scrub_library_logs("oss2", "oss2.api", "oss2.http", "oss2.auth", "oss2.models", "oss2.credentials")
 
 
 def object_key(prefix: str, project_id: str, shot_id: str, digest: str, suffix: str) -> str:

@@ -25,7 +25,8 @@ CONCURRENCY_LIMIT = 500044
 TRANSIENT_CODES = {CONCURRENCY_LIMIT: "concurrent-generation limit reached", 500069: "system under high load",
                    500100: "database error", 99999: "unknown error"}
 MODERATION_CODES = {500054, 500063}
-AUTH_CODES = {400012, 500020}
+AUTH_CODES = {400012, 500020, 10005}
+"""Invalid account, no permission, and 10005 "API key is invalid" (not in the published table; HTTP 401/403 too)."""
 NOT_FOUND = 500008
 
 

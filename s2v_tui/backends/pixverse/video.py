@@ -50,8 +50,8 @@ class PixVerseVideo(ClipBackend):
         if task is None or not task.extra.get("trace_id"):
             ctx.progress(0.05, "uploading the keyframe to PixVerse")
             img_id = await self.client.upload_image(request.keyframe)
-            task = RemoteTask(provider=PROVIDER, task_id="", input_hash=ctx.input_hash,
-                              extra={"trace_id": str(uuid.uuid4()), "img_id": str(img_id), "model": self.settings.model})
+            extra = {"trace_id": str(uuid.uuid4()), "img_id": str(img_id), "model": self.settings.model}
+            task = RemoteTask(provider=PROVIDER, task_id="", input_hash=ctx.input_hash, extra=extra)
             await ctx.remember_task(task)  # the idempotency key is on disk before anything is paid for
         if not task.task_id:
             task = await self._generate(task, request, ctx)
@@ -82,7 +82,8 @@ class PixVerseVideo(ClipBackend):
                 # PixVerse answered "no", so nothing exists under this trace id. Its answers are cached
                 # per trace id, so the next try needs a new one (a lost answer keeps the old one).
                 if isinstance(exc, TransientError):
-                    await ctx.remember_task(task.model_copy(update={"extra": {**task.extra, "trace_id": str(uuid.uuid4())}}))
+                    fresh = {**task.extra, "trace_id": str(uuid.uuid4())}
+                    await ctx.remember_task(task.model_copy(update={"extra": fresh}))
                 else:
                     await ctx.forget_task()
             raise
