@@ -25,6 +25,14 @@ def validate_id(value: str, *, what: str = "id") -> str:
     return value
 
 
+def id_field(value: str, *, what: str) -> str:
+    """`validate_id` for pydantic validators, which report `ValueError`s as field errors."""
+    try:
+        return validate_id(value, what=what)
+    except BadInputError as exc:
+        raise ValueError(exc.message) from None
+
+
 def slugify(title: str, *, now: datetime | None = None) -> str:
     """A readable, safe project id from a title; non-Latin titles fall back to `story-<time>`."""
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()

@@ -8,8 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from s2v_tui.domain.errors import BadInputError
-from s2v_tui.domain.ids import validate_id
+from s2v_tui.domain.ids import id_field
 from s2v_tui.domain.shot import Asset, Shot, StageState, utcnow
 
 SCHEMA_VERSION = 1
@@ -113,10 +112,7 @@ class Project(BaseModel):
     @field_validator("id")
     @classmethod
     def _safe_id(cls, value: str) -> str:
-        try:
-            return validate_id(value, what="project id")
-        except BadInputError as exc:  # pydantic wants ValueError to report a field error
-            raise ValueError(exc.message) from None
+        return id_field(value, what="project id")
 
     @field_validator("shots")
     @classmethod

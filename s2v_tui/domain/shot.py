@@ -10,8 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from s2v_tui.domain.camera import CameraMove, parse_camera
-from s2v_tui.domain.errors import BadInputError
-from s2v_tui.domain.ids import validate_id
+from s2v_tui.domain.ids import id_field
 
 
 def utcnow() -> datetime:
@@ -109,10 +108,7 @@ class Shot(BaseModel):
     @field_validator("id")
     @classmethod
     def _safe_id(cls, value: str) -> str:
-        try:
-            return validate_id(value, what="shot id")
-        except BadInputError as exc:  # pydantic wants ValueError to report a field error
-            raise ValueError(exc.message) from None
+        return id_field(value, what="shot id")
 
     @field_validator("camera", mode="before")
     @classmethod

@@ -34,7 +34,7 @@ from s2v_tui.media.kenburns import MEDIA_TYPE as MOTION_TYPE
 from s2v_tui.media.kenburns import MotionPlan, MotionRenderer
 from s2v_tui.media.loudness import gain_db, measure_file
 from s2v_tui.media.probe import probe, verify_audio, verify_image, verify_video
-from s2v_tui.media.segment import SegmentSource, encode_segment
+from s2v_tui.media.segment import SegmentJob, SegmentSource, encode_segment
 from s2v_tui.media.subtitles import Cue, WordTiming, build_cues, layout_for, write_ass
 from s2v_tui.storage.atomic import fsync_dir, sha256_file
 
@@ -243,10 +243,10 @@ class StageRunner:
             out_mp4, out_wav = ctx.workdir / "segment.mp4", ctx.workdir / "segment.wav"
             voice_path = self.folder.resolve(voice.path)
             lufs = voice.meta["lufs"] if "lufs" in voice.meta else await measure_file(voice_path)
-            await encode_segment(source, voice_wav=voice_path, subtitles_ass=ass_name,
-                                 fonts_dir=font.folder, frames=frames, enc=self.enc, out_mp4=out_mp4,
-                                 out_wav=out_wav, workdir=ctx.workdir, on_progress=ctx.progress,
-                                 gain=gain_db(self.render.loudness_lufs, lufs))
+            job = SegmentJob(source, voice_wav=voice_path, subtitles_ass=ass_name, fonts_dir=font.folder,
+                             frames=frames, enc=self.enc, out_mp4=out_mp4, out_wav=out_wav,
+                             gain=gain_db(self.render.loudness_lufs, lufs))
+            await encode_segment(job, workdir=ctx.workdir, on_progress=ctx.progress)
             media = await asyncio.to_thread(probe, out_mp4)  # our own encode: probing is enough
             if not media.video or not media.audio or media.video[0].frames not in (0, frames):
                 raise MediaError(f"segment encode produced {media.video[0].frames if media.video else 0} frames, "

@@ -52,22 +52,26 @@ class SegmentSource:
     motion: MotionRenderer | None = None
 
 
-def build_segment_argv(
-    source: SegmentSource,
-    *,
-    voice_wav: Path | None,
-    subtitles_ass: str | None,
-    fonts_dir: Path,
-    frames: int,
-    enc: EncodeSettings,
-    out_mp4: Path,
-    out_wav: Path,
-    gain: float | None = None,
-) -> list[str]:
-    """The ffmpeg argv for one segment (pure; unit-tested).
+@dataclass(frozen=True)
+class SegmentJob:
+    """Everything one segment encode needs."""
 
-    `subtitles_ass` is a file name relative to ffmpeg's working directory.
-    """
+    source: SegmentSource
+    voice_wav: Path | None
+    subtitles_ass: str | None
+    """A file name relative to ffmpeg's working directory (no filter-path escaping needed)."""
+    fonts_dir: Path
+    frames: int
+    enc: EncodeSettings
+    out_mp4: Path
+    out_wav: Path
+    gain: float | None = None
+    """Loudness gain in dB applied to the narration (None: leave it)."""
+
+
+def build_segment_argv(job: SegmentJob) -> list[str]:
+    """The ffmpeg argv for one segment (pure; unit-tested)."""
+    source, enc, frames = job.source, job.enc, job.frames
     seconds = frames / enc.fps
     samples = enc.samples_for_frames(frames)
     size = f"{enc.width}x{enc.height}"
@@ -85,19 +89,19 @@ def build_segment_argv(
         video = (video.filter("fps", enc.fps)
                  .filter("tpad", stop_mode="clone", stop_duration=f"{seconds + 1:.3f}"))
     video = video.filter("trim", end_frame=frames).filter("setpts", "PTS-STARTPTS")
-    if subtitles_ass:
-        video = video.filter("ass", filename=subtitles_ass, fontsdir=str(fonts_dir))
+    if job.subtitles_ass:
+        video = video.filter("ass", filename=job.subtitles_ass, fontsdir=str(job.fonts_dir))
     video = video.filter("format", "yuv420p")
-    if voice_wav is not None:
-        audio = ffmpeg_graph.input(str(voice_wav)).audio
+    if job.voice_wav is not None:
+        audio = ffmpeg_graph.input(str(job.voice_wav)).audio
     else:
         audio = ffmpeg_graph.input(f"anullsrc=r={enc.sample_rate}:cl=mono", f="lavfi").audio
-    audio = apply_gain(audio.filter("aresample", enc.sample_rate), gain)
+    audio = apply_gain(audio.filter("aresample", enc.sample_rate), job.gain)
     audio = (audio.filter("aformat", sample_fmts="s16", channel_layouts="mono")
              .filter("apad", whole_len=samples).filter("atrim", end_sample=samples))
     split = audio.asplit()
     mp4 = ffmpeg_graph.output(
-        video, split[0], str(out_mp4), f="mp4",
+        video, split[0], str(job.out_mp4), f="mp4",
         vcodec="libx264", preset=enc.preset, crf=enc.crf, pix_fmt="yuv420p", r=enc.fps,
         # Every segment is BT.601-matrix limited-range YUV (what the motion renderer and the clip
         # scaler produce); tagging it lets players convert back to the colours we painted.
@@ -105,27 +109,12 @@ def build_segment_argv(
         video_track_timescale=enc.fps * 512, acodec="aac", aac_coder="fast", ar=enc.sample_rate, ac=1,
         movflags="+faststart", **{"b:a": enc.audio_bitrate},
     )
-    wav = ffmpeg_graph.output(split[1], str(out_wav), f="wav", acodec="pcm_s16le")
+    wav = ffmpeg_graph.output(split[1], str(job.out_wav), f="wav", acodec="pcm_s16le")
     return compile_graph(ffmpeg_graph.merge_outputs(mp4, wav))
 
 
-async def encode_segment(
-    source: SegmentSource,
-    *,
-    voice_wav: Path | None,
-    subtitles_ass: str | None,
-    fonts_dir: Path,
-    frames: int,
-    enc: EncodeSettings,
-    out_mp4: Path,
-    out_wav: Path,
-    workdir: Path,
-    on_progress: ProgressCallback | None = None,
-    render_threads: int = 2,
-    gain: float | None = None,
-) -> None:
-    argv = build_segment_argv(source, voice_wav=voice_wav, subtitles_ass=subtitles_ass, fonts_dir=fonts_dir,
-                              frames=frames, enc=enc, out_mp4=out_mp4, out_wav=out_wav, gain=gain)
-    stdin = source.motion.stream(threads=render_threads) if source.motion is not None else None
-    await run_ffmpeg(argv, cwd=workdir, total_seconds=frames / enc.fps, on_progress=on_progress,
-                     stdin_chunks=stdin, what="segment encode")
+async def encode_segment(job: SegmentJob, *, workdir: Path, on_progress: ProgressCallback | None = None,
+                         render_threads: int = 2) -> None:
+    stdin = job.source.motion.stream(threads=render_threads) if job.source.motion is not None else None
+    await run_ffmpeg(build_segment_argv(job), cwd=workdir, total_seconds=job.frames / job.enc.fps,
+                     on_progress=on_progress, stdin_chunks=stdin, what="segment encode")

@@ -11,7 +11,7 @@ from s2v_tui.domain.camera import CameraMove
 from s2v_tui.media.final import build_final_argv, build_measure_argv, concat_list
 from s2v_tui.media.loudness import gain_db, parse_integrated_loudness
 from s2v_tui.media.kenburns import MotionRenderer, framing_at, plan_motion
-from s2v_tui.media.segment import EncodeSettings, SegmentSource, build_segment_argv
+from s2v_tui.media.segment import EncodeSettings, SegmentJob, SegmentSource, build_segment_argv
 
 ENC = EncodeSettings(width=160, height=288, fps=10)
 
@@ -21,9 +21,9 @@ def _filtergraph(argv: list[str]) -> str:
 
 
 def test_segment_from_a_provider_clip_fits_size_time_and_audio() -> None:
-    argv = build_segment_argv(SegmentSource(clip=Path("clip.mp4"), clip_duration=2.0), voice_wav=Path("v.wav"),
+    argv = build_segment_argv(SegmentJob(SegmentSource(clip=Path("clip.mp4"), clip_duration=2.0), voice_wav=Path("v.wav"),
                               subtitles_ass="subs.ass", fonts_dir=Path("/fonts dir"), frames=30, enc=ENC,
-                              out_mp4=Path("seg.mp4"), out_wav=Path("seg.wav"))
+                              out_mp4=Path("seg.mp4"), out_wav=Path("seg.wav")))
     graph = _filtergraph(argv)
     assert "scale=160:288:flags=lanczos:force_original_aspect_ratio=increase" in graph
     assert "crop=160:288" in graph and "setpts=1.3500*PTS" in graph  # 3 s shot from a 2 s clip: capped slowdown
@@ -38,19 +38,19 @@ def test_segment_from_a_provider_clip_fits_size_time_and_audio() -> None:
 def test_motion_segment_reads_raw_frames_from_stdin_and_silence_when_no_voice(tmp_path: Path) -> None:
     Image.new("RGB", (200, 360), "red").save(tmp_path / "k.png")
     renderer = MotionRenderer(tmp_path / "k.png", plan_motion(CameraMove.PUSH_IN, 2.0), (160, 288), 10)
-    argv = build_segment_argv(SegmentSource(motion=renderer), voice_wav=None, subtitles_ass=None,
-                              fonts_dir=tmp_path, frames=20, enc=ENC, out_mp4=Path("s.mp4"), out_wav=Path("s.wav"))
+    argv = build_segment_argv(SegmentJob(SegmentSource(motion=renderer), voice_wav=None, subtitles_ass=None,
+                              fonts_dir=tmp_path, frames=20, enc=ENC, out_mp4=Path("s.mp4"), out_wav=Path("s.wav")))
     assert argv[argv.index("-f") + 1] == "rawvideo" and "pipe:" in argv
     assert "anullsrc=r=44100:cl=mono" in argv and "ass=" not in _filtergraph(argv)
 
 
 def test_identical_settings_give_identical_encoder_arguments() -> None:
-    one = build_segment_argv(SegmentSource(clip=Path("a.mp4"), clip_duration=9), voice_wav=Path("a.wav"),
+    one = build_segment_argv(SegmentJob(SegmentSource(clip=Path("a.mp4"), clip_duration=9), voice_wav=Path("a.wav"),
                              subtitles_ass=None, fonts_dir=Path("f"), frames=50, enc=ENC, out_mp4=Path("a.mp4"),
-                             out_wav=Path("a.wav"))
-    two = build_segment_argv(SegmentSource(clip=Path("b.mp4"), clip_duration=9), voice_wav=Path("b.wav"),
+                             out_wav=Path("a.wav")))
+    two = build_segment_argv(SegmentJob(SegmentSource(clip=Path("b.mp4"), clip_duration=9), voice_wav=Path("b.wav"),
                              subtitles_ass=None, fonts_dir=Path("f"), frames=80, enc=ENC, out_mp4=Path("b.mp4"),
-                             out_wav=Path("b.wav"))
+                             out_wav=Path("b.wav")))
     tail = lambda argv: argv[argv.index("-map"):]  # noqa: E731 - the output options
     assert [x for x in tail(one) if not x.startswith(("a.", "b."))] == [x for x in tail(two) if not x.startswith(("a.", "b."))]
 
