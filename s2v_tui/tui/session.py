@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Collection
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from s2v_tui.config import Settings
 from s2v_tui.domain.camera import CameraMove
 from s2v_tui.domain.errors import BadInputError, ProjectLockedError
 from s2v_tui.domain.events import Event
-from s2v_tui.domain.project import Project
+from s2v_tui.domain.project import Project, VideoFormat, VoiceSettings, detect_language
 from s2v_tui.domain.shot import Shot, Stage
 from s2v_tui.engine import recipes
 from s2v_tui.engine.cancel import CancelToken
@@ -25,6 +26,20 @@ from s2v_tui.engine.engine import Engine, StoryboardMode
 from s2v_tui.engine.plan import Plan, make_plan
 from s2v_tui.media.subtitles import units
 from s2v_tui.storage.project_store import ProjectFolder
+from s2v_tui.tui.engine_thread import EngineLoop
+from s2v_tui.tui.previews import Preview, load_preview
+
+
+@dataclass(frozen=True)
+class FinalInfo:
+    """The rendered video, as the render pane shows it."""
+
+    path: Path
+    relative: str
+    """Path inside the project folder (what the render pane shows: stable, short)."""
+    duration: float | None
+    size: int
+
 
 EDITABLE_FIELDS = ("subject", "detail", "narration", "camera", "tone", "image_prompt", "duration")
 NARRATION_SECONDS_LIMIT = 12.0
@@ -42,6 +57,8 @@ class StudioSession:
         self.folder.read_only = read_only
         self.backends = backends or BackendSet.from_settings(settings)
         self.engine = Engine(folder, settings, self.backends)
+        self.engine_loop: EngineLoop | None = None
+        """Where runs execute (see `tui.engine_thread`); started by the first run."""
         self.dirty = False
         self.cancel_token: CancelToken | None = None
 
@@ -67,10 +84,27 @@ class StudioSession:
         return cls(folder, project, settings)
 
     async def aclose(self) -> None:
+        """Stop a running job (waiting for it to clean up), save, close the engine, unlock."""
+        if self.cancel_token is not None:
+            self.cancel()
+            for _ in range(300):  # the engine removes scratch files and saves; give it up to 30 s
+                if self.cancel_token is None:
+                    break
+                await asyncio.sleep(0.1)
         if self.dirty and not self.read_only:
             await self.save()
-        await self.engine.aclose()
+        await self._close_engine(self.engine)
+        if self.engine_loop is not None:
+            await asyncio.to_thread(self.engine_loop.close)
+            self.engine_loop = None
         self.folder.unlock()
+
+    async def _close_engine(self, engine: Engine) -> None:
+        """Close an engine on the loop its backends were used on (HTTP clients are bound to it)."""
+        if self.engine_loop is not None:
+            await self.engine_loop.call(engine.aclose())
+        else:
+            await engine.aclose()
 
     # -- saving ------------------------------------------------------------------------------
     def mark_dirty(self) -> None:
@@ -91,6 +125,17 @@ class StudioSession:
         if text != self.project.script:
             self.mark_dirty()
             self.project.script = text
+            if not self.project.shots and text.strip():
+                # A blank project guessed its language from the title; the script is a better witness.
+                self.project.language = detect_language(text)
+
+    def update_project(self, *, style: str | None = None, format: VideoFormat | None = None,
+                       voice: VoiceSettings | None = None) -> None:
+        """Change project-wide look and sound settings (each change makes the affected assets stale)."""
+        for field, value in (("style", style), ("format", format), ("voice", voice)):
+            if value is not None and getattr(self.project, field) != value:
+                self.mark_dirty()
+                setattr(self.project, field, value)
 
     def update_shot(self, shot_id: str, **changes: Any) -> Shot:
         """Change editable fields of a shot (validated); unknown fields are refused."""
@@ -169,6 +214,41 @@ class StudioSession:
         path = self.folder.resolve(asset.path)
         return path if path.is_file() else None
 
+    async def preview(self, shot_id: str) -> Preview:
+        """The shot's keyframe and its clip's first/last frames, decoded in a thread."""
+        shot = self.project.shot(shot_id)
+        keyframe, clip = shot.stages[Stage.KEYFRAME].asset, shot.stages[Stage.CLIP].asset
+        fmt = self.project.format.model_copy()
+        folder = self.folder
+
+        def load() -> Preview:
+            keyframe_path = folder.resolve(keyframe.path) if keyframe else None
+            clip_path = folder.resolve(clip.path) if clip else None
+            return load_preview(
+                shot_id,
+                keyframe_path if keyframe_path and keyframe_path.is_file() else None,
+                clip_path if clip_path and clip_path.is_file() else None,
+                clip.meta.get("kind") if clip else None, fmt)
+
+        return await asyncio.to_thread(load)
+
+    async def final_info(self) -> FinalInfo | None:
+        """The rendered video: where it is, how long, how big (None before the first render)."""
+        asset = self.project.render.state.asset
+        if asset is None:
+            return None
+        path = self.folder.resolve(asset.path)
+        try:
+            size = (await asyncio.to_thread(path.stat)).st_size
+        except OSError:
+            return None
+        return FinalInfo(path=path, relative=asset.path, duration=self.project.render.duration, size=size)
+
+    @property
+    def busy(self) -> bool:
+        """A run (render or storyboard) is in progress."""
+        return self.cancel_token is not None
+
     @property
     def final_path(self) -> Path | None:
         asset = self.project.render.state.asset
@@ -178,23 +258,31 @@ class StudioSession:
     # -- running -----------------------------------------------------------------------------
     async def run(self, *, shots: Collection[str] | None = None, storyboard: StoryboardMode = "skip",
                   final: bool = True) -> AsyncIterator[Event]:
-        """Run the engine; `cancel()` stops it cleanly."""
+        """Run the engine on its own loop (thread) and yield its events here; `cancel()` stops it cleanly.
+
+        Until the run ends the engine owns the project: callers must not edit it meanwhile.
+        """
         if self.read_only:
             raise ProjectLockedError("this project is open read-only", hint="close the other s2v to render it")
         if self.dirty:
             await self.save()
-        self.cancel_token = CancelToken()
+        if self.engine_loop is None:
+            self.engine_loop = EngineLoop()
+        engine, token = self.engine, CancelToken()
+        self.cancel_token = token
         try:
-            async for event in self.engine.run(self.project, shots=shots, storyboard=storyboard, final=final,
-                                               cancel=self.cancel_token):
+            async for event in self.engine_loop.stream(
+                    lambda: engine.run(self.project, shots=shots, storyboard=storyboard, final=final, cancel=token)):
                 yield event
         finally:
             self.cancel_token = None
 
     def cancel(self) -> bool:
-        if self.cancel_token is None or self.cancel_token.cancelled:
+        """Ask the running job to stop (it finishes cleanly: scratch removed, project saved)."""
+        token = self.cancel_token
+        if token is None or token.cancelled or self.engine_loop is None:
             return False
-        self.cancel_token.cancel()
+        self.engine_loop.call_soon(token.cancel)  # the token's asyncio.Event belongs to the engine loop
         return True
 
     async def generate_storyboard(self) -> AsyncIterator[Event]:
@@ -206,7 +294,9 @@ class StudioSession:
     async def replace_settings(self, settings: Settings) -> None:
         """Use other settings (e.g. another backend) from the next run on."""
         old = self.engine
+        # Building backends may import a cloud SDK (hundreds of ms): keep that off the event loop.
+        backends = await asyncio.to_thread(BackendSet.from_settings, settings)
         self.settings = settings
-        self.backends = BackendSet.from_settings(settings)
+        self.backends = backends
         self.engine = Engine(self.folder, settings, self.backends)
-        await old.aclose()
+        await self._close_engine(old)

@@ -118,6 +118,11 @@ class FakeVoice(_FakeBase, VoiceBackend):
         from pydub.generators import Sine
 
         timings, seconds = fake_timings(request.text)
-        tone = Sine(220, sample_rate=request.sample_rate).to_audio_segment(duration=seconds * 1000, volume=-24)
-        duration = await asyncio.to_thread(normalise_voice, tone, out, sample_rate=request.sample_rate)
+
+        def synthesise() -> float:
+            # pydub generates samples in pure Python (~0.1 s per shot): off the event loop, like a real TTS.
+            tone = Sine(220, sample_rate=request.sample_rate).to_audio_segment(duration=seconds * 1000, volume=-24)
+            return normalise_voice(tone, out, sample_rate=request.sample_rate)
+
+        duration = await asyncio.to_thread(synthesise)
         return VoiceResult(duration=duration, timings=timings)

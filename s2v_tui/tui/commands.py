@@ -1,0 +1,97 @@
+"""The command palette (ctrl+p): every studio action by name — "shot: regenerate keyframe",
+"render: all", "backend: keyframe → comfy", "project: open …".
+
+Commands call the same screen/app actions as the keys, so the palette and the key map never disagree.
+The project list for "project: open …" is read once per palette opening, in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from s2v_tui.backends.registry import REGISTRY
+from s2v_tui.config import STAGES
+from s2v_tui.storage.project_store import ProjectSummary
+
+if TYPE_CHECKING:
+    from s2v_tui.tui.app import S2VApp
+
+Command = tuple[str, Callable[[], object], str]
+
+STUDIO_ACTIONS = (
+    ("storyboard: generate", "generate", "make shots from the script (asks before replacing shots)"),
+    ("shot: regenerate keyframe", "regenerate('keyframe')", "new keyframe for the selected shot"),
+    ("shot: regenerate clip", "regenerate('clip')", "new clip for the selected shot"),
+    ("shot: lock / unlock", "toggle_lock", "locked shots survive storyboard regeneration"),
+    ("shot: insert", "insert_shot", "a new shot after the selected one"),
+    ("shot: delete", "delete_shot", "asks first"),
+    ("shot: move up", "move_shot(-1)", ""),
+    ("shot: move down", "move_shot(1)", ""),
+    ("render: all", "render_all", "build what is missing or stale, then the final video"),
+    ("job: cancel", "cancel_job", "stop the running job cleanly; finished work is kept"),
+    ("project: save", "save", "write project.json now (edits also save automatically)"),
+    ("project: settings", "settings", "backends, models, size, voice, concurrency"),
+    ("project: back to the projects list", "back", ""),
+    ("project: show folder", "open_folder", ""),
+    ("project: play the final video", "play", "prints the path when no player is available"),
+    ("log: filter", "filter_log", ""),
+    ("log: copy last error", "copy_error", ""),
+    ("log: show errors only", "log_mode('errors')", ""),
+    ("log: show this shot only", "log_mode('shot')", ""),
+    ("log: show everything", "log_mode('all')", ""),
+)
+
+
+class StudioCommands(Provider):
+    """Commands for the screen the palette was opened on, plus app-wide ones."""
+
+    async def startup(self) -> None:
+        app: S2VApp = self.app  # type: ignore[assignment]
+        try:
+            self.projects: list[ProjectSummary] = await asyncio.to_thread(app.library.list)
+        except Exception:  # noqa: BLE001 - an unreadable projects dir only hides "project: open" commands
+            self.projects = []
+
+    def commands(self) -> list[Command]:
+        from s2v_tui.tui.screens.projects import ProjectsScreen
+        from s2v_tui.tui.screens.studio import PANES, StudioScreen
+
+        app: S2VApp = self.app  # type: ignore[assignment]
+        screen = self.screen
+        found: list[Command] = []
+        if isinstance(screen, StudioScreen):
+            for name, action, help_text in STUDIO_ACTIONS:
+                found.append((name, partial(screen.run_action, action), help_text))
+            for pane, title in PANES:
+                found.append((f"view: {title.lower()} pane", partial(screen.show_pane, pane), ""))
+            for stage in STAGES:
+                current = app.settings.backend_for(stage)
+                for backend in REGISTRY[stage]:
+                    if backend != current:
+                        found.append((f"backend: {stage} → {backend}", partial(app.switch_backend, stage, backend),
+                                      f"now {current}; applies from the next run"))
+        if isinstance(screen, ProjectsScreen):
+            found.append(("project: new from a story file", partial(screen.run_action, "new_from_file"), ""))
+            found.append(("project: new blank project", partial(screen.run_action, "new_blank"), ""))
+        for summary in self.projects:
+            found.append((f"project: open {summary.title}", partial(app.open_project, summary.path),
+                          f"{summary.shots} shots · {summary.status}"))
+        found.append(("app: keys", app.action_help, "every key and its id for [keymap]"))
+        found.append(("app: quit", partial(app.run_action, "quit"), "saves first"))
+        return found
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self.commands():
+            yield DiscoveryHit(name, callback, help=help_text or None)
+
+    async def search(self, query: str) -> AsyncIterator[Hit]:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self.commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text or None)

@@ -1,0 +1,58 @@
+"""The `?` screen: every key of the current screen and the app, as remapped by `[keymap]` in config.toml."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+
+def binding_rows(app: App[object], bindings: list[BindingType],
+                 keymap: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(keys, what it does, binding id) for each described binding, with keymap overrides applied."""
+    rows = []
+    for item in (b if isinstance(b, Binding) else Binding(*b) for b in bindings):
+        if not item.description:
+            continue
+        keys = keymap.get(item.id, item.key) if item.id else item.key
+        shown = ", ".join(app.get_key_display(item.with_key(key.strip())) for key in keys.split(","))
+        rows.append((shown, item.tooltip or item.description, item.id or ""))
+    return rows
+
+
+class HelpScreen(ModalScreen[None]):
+    """Lists the bindings of `for_screen` and of the app."""
+
+    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close", id="help-close")]
+
+    def __init__(self, for_screen: Screen[object] | None, keymap: dict[str, str]) -> None:
+        super().__init__(classes="dialog")
+        self.for_screen = for_screen
+        self.keymap = keymap
+        self.rows: list[tuple[str, str, str]] = []
+        """What the table lists: (keys, action, binding id)."""
+
+    def compose(self) -> ComposeResult:
+        table = Table(box=None, expand=True, show_header=True, header_style="bold")
+        table.add_column("key", no_wrap=True)
+        table.add_column("action")
+        table.add_column(r"id (for \[keymap])", style="dim", no_wrap=True)
+        sections = []
+        if self.for_screen is not None:
+            sections.append(("this screen", list(type(self.for_screen).BINDINGS)))
+        sections.append(("everywhere", list(type(self.app).BINDINGS)))
+        for title, bindings in sections:
+            table.add_row(f"[b]{title}[/b]", "", "")
+            for keys, text, binding_id in binding_rows(self.app, bindings, self.keymap):
+                self.rows.append((keys, text, binding_id))
+                table.add_row(keys, text, binding_id)
+        with Vertical(classes="dialog-body -wide"):
+            yield Static("[b]Keys[/b] — single letters work when no text field has focus (escape leaves one)",
+                         classes="dialog-title")
+            with VerticalScroll():
+                yield Static(table)
+            yield Static(r'Remap in config.toml: \[keymap] render-all = "ctrl+r" · escape closes',
+                         classes="dialog-hint")

@@ -1,0 +1,142 @@
+"""Settings for this session: backend per stage, models, voice, size, concurrency; API keys only as set/unset.
+
+Backend and model choices replace the session's settings (`StudioSession.replace_settings`) from the
+next run on; size, fps and voice are project fields saved with the project. Nothing here writes
+config.toml — the screen says where persistent choices belong.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+
+from s2v_tui.backends.registry import REGISTRY
+from s2v_tui.config import STAGES, Settings, config_file_path
+from s2v_tui.domain.errors import S2VError
+from s2v_tui.domain.project import VideoFormat, VoiceSettings, parse_size
+from s2v_tui.tui.session import StudioSession
+
+MODEL_FIELDS = (("dashscope", "llm_model"), ("dashscope", "image_model"), ("dashscope", "video_model"),
+                ("dashscope", "tts_model"), ("dashscope", "tts_voice"), ("ollama", "model"),
+                ("openai_compat", "model"), ("pixverse", "model"))
+CONCURRENCY_FIELDS = (("render", "workers"), ("dashscope", "lanes"), ("comfy", "per_host_concurrency"),
+                      ("pixverse", "max_concurrency"))
+KEY_FIELDS = (("dashscope", "api_key", "DASHSCOPE_API_KEY"), ("oss", "access_key_id", "OSS_ACCESS_KEY_ID"),
+              ("oss", "access_key_secret", "OSS_ACCESS_KEY_SECRET"), ("pixverse", "api_key", "PIXVERSE_API_KEY"),
+              ("openai_compat", "api_key", "S2V_OPENAI_COMPAT__API_KEY"))
+
+
+def updated_settings(settings: Settings, changes: dict[str, dict[str, Any]]) -> Settings:
+    """A copy of `settings` with section fields changed, each section re-validated."""
+    update = {}
+    for section, fields in changes.items():
+        current = getattr(settings, section)
+        update[section] = type(current).model_validate({**current.model_dump(), **fields})
+    return settings.model_copy(update=update)
+
+
+class SettingsScreen(ModalScreen[bool]):
+    """Returns True when something was applied."""
+
+    BINDINGS = [Binding("escape", "dismiss(False)", "Close", id="settings-close"),
+                Binding("ctrl+s", "apply", "Apply", id="settings-apply")]
+
+    def __init__(self, settings: Settings, session: StudioSession | None = None) -> None:
+        super().__init__(classes="dialog")
+        self.settings = settings
+        self.session = session
+
+    def _row(self, label: str, widget: Any) -> Horizontal:
+        return Horizontal(Label(label, classes="field-label"), widget, classes="field-row")
+
+    def compose(self) -> ComposeResult:
+        s = self.settings
+        with Vertical(classes="dialog-body -wide"):
+            yield Static("[b]Settings[/b] (this session)", classes="dialog-title")
+            with VerticalScroll(id="settings-form"):
+                yield Label("backends", classes="field-title")
+                for stage in STAGES:
+                    options = [(name, name) for name in REGISTRY[stage]]
+                    yield self._row(stage, Select(options, value=s.backend_for(stage), allow_blank=False,
+                                                  compact=True, id=f"backend-{stage}"))
+                yield Label("models", classes="field-title")
+                for section, name in MODEL_FIELDS:
+                    yield self._row(f"{section}.{name}", Input(str(getattr(getattr(s, section), name)),
+                                                               compact=True, id=f"model-{section}-{name}"))
+                if self.session is not None:
+                    project = self.session.project
+                    yield Label("this project", classes="field-title")
+                    yield self._row("size", Input(f"{project.format.width}x{project.format.height}",
+                                                  compact=True, id="project-size"))
+                    yield self._row("fps", Input(str(project.format.fps), compact=True, id="project-fps"))
+                    yield self._row("voice", Input(project.voice.name or "", placeholder="backend default",
+                                                   compact=True, id="project-voice"))
+                    yield self._row("rate", Input(f"{project.voice.rate:g}", compact=True, id="project-rate"))
+                yield Label("concurrency", classes="field-title")
+                for section, name in CONCURRENCY_FIELDS:
+                    yield self._row(f"{section}.{name}", Input(str(getattr(getattr(s, section), name)),
+                                                               compact=True, type="integer",
+                                                               id=f"conc-{section}-{name}"))
+                yield Label("API keys (values are never shown)", classes="field-title")
+                for section, name, env in KEY_FIELDS:
+                    state = "set" if getattr(getattr(s, section), name) is not None else "unset"
+                    yield self._row(f"{section}.{name}", Static(f"{state}  ({env})", classes=f"-key-{state}"))
+            yield Static(f"Changes last until you quit. To keep them, put them in {config_file_path()} "
+                         "(see config.example.toml).", classes="dialog-hint", id="settings-note")
+            yield Static("", id="settings-error", classes="-warning")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Apply (ctrl+s)", id="apply", variant="primary", compact=True)
+                yield Button("Close (esc)", id="close", compact=True)
+
+    def _value(self, selector: str) -> str:
+        return self.query_one(selector, Input).value.strip()
+
+    def collect(self) -> tuple[Settings, dict[str, Any]]:
+        """The new settings and project fields from the form (raises ValueError/ValidationError)."""
+        changes: dict[str, dict[str, Any]] = {"backends": {
+            stage: self.query_one(f"#backend-{stage}", Select).value for stage in STAGES}}
+        for section, name in MODEL_FIELDS:
+            changes.setdefault(section, {})[name] = self._value(f"#model-{section}-{name}")
+        for section, name in CONCURRENCY_FIELDS:
+            changes.setdefault(section, {})[name] = int(self._value(f"#conc-{section}-{name}"))
+        project: dict[str, Any] = {}
+        if self.session is not None:
+            width, height = parse_size(self._value("#project-size"))
+            project["format"] = VideoFormat(width=width, height=height, fps=int(self._value("#project-fps")))
+            project["voice"] = VoiceSettings(name=self._value("#project-voice") or None,
+                                             rate=float(self._value("#project-rate")))
+        return updated_settings(self.settings, changes), project
+
+    def action_apply(self) -> None:
+        self.apply()
+
+    @work(exclusive=True, group="settings", exit_on_error=False)
+    async def apply(self) -> None:
+        error = self.query_one("#settings-error", Static)
+        try:
+            settings, project = self.collect()
+            if self.session is not None:
+                await self.session.replace_settings(settings)
+                if not self.session.read_only:
+                    self.session.update_project(**project)
+        except (ValueError, ValidationError, S2VError) as exc:
+            error.update(f"⚠ {exc}")
+            return
+        self.app.settings = settings  # type: ignore[attr-defined]  # new projects use them too
+        self.notify("settings applied to this session", timeout=3)
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#apply")
+    def _apply_pressed(self) -> None:
+        self.apply()
+
+    @on(Button.Pressed, "#close")
+    def _close_pressed(self) -> None:
+        self.dismiss(False)
