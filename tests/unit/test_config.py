@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
-from s2v_tui.config import load_settings
+from s2v_tui.config import Settings, load_settings
 from s2v_tui.domain.errors import ConfigError
 
 
@@ -61,8 +63,40 @@ def test_bad_values_and_bad_toml_give_clear_errors(tmp_path: Path, monkeypatch: 
         load_settings()
 
 
-def test_example_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
-    example = Path(__file__).parents[2] / "config.example.toml"
-    monkeypatch.setenv("S2V_CONFIG_FILE", str(example))
-    settings = load_settings()
-    assert settings.backend_for("clip") == "offline"
+EXAMPLE = Path(__file__).parents[2] / "config.example.toml"
+
+
+def _key_paths(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths: list[tuple[str, ...]] = []
+    for name, field in model.model_fields.items():
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            paths += _key_paths(field.annotation, (*prefix, name))
+        else:
+            paths.append((*prefix, name))
+    return paths
+
+
+def _documented_keys(text: str) -> set[tuple[str, ...]]:
+    """(section, key) for every `key = …` line, commented out or not."""
+    found: set[tuple[str, ...]] = set()
+    section: tuple[str, ...] = ()
+    for line in text.splitlines():
+        if header := re.match(r"^\[(\w+)\]", line):
+            section = (header.group(1),)
+        elif key := re.match(r"^#?\s?([a-z_][a-z0-9_-]*)\s*=", line):
+            found.add((*section, key.group(1)))
+    return found
+
+
+def test_example_config_documents_every_key() -> None:
+    documented = _documented_keys(EXAMPLE.read_text(encoding="utf-8"))
+    missing = [".".join(path) for path in _key_paths(Settings) if path not in documented and path != ("keymap",)]
+    assert not missing, f"config.example.toml lacks {missing}"
+    assert ("keymap", "render-all") in documented
+
+
+def test_example_config_states_the_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("S2V_CONFIG_FILE", str(EXAMPLE))
+    from_example = load_settings().model_dump()
+    monkeypatch.setenv("S2V_CONFIG_FILE", str(tmp_path / "none.toml"))
+    assert from_example == load_settings().model_dump()
