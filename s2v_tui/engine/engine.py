@@ -140,7 +140,8 @@ class Engine:
                     run.emit(StageFailed(shot_id=None, stage="storyboard", error=info))
                     return
             selected = self._select(project, shots)
-            plan = make_plan(project, self.folder, self.settings, self.backends)
+            # Hashing asset files can take a while on a big project: off the loop, so front ends stay live.
+            plan = await asyncio.to_thread(make_plan, project, self.folder, self.settings, self.backends)
             paid = dict(plan.paid_calls)
             if storyboard_paid and project.storyboard.status == StageStatus.DONE and run.paid_calls[storyboard_paid]:
                 paid[storyboard_paid] = paid.get(storyboard_paid, 0) + run.paid_calls[storyboard_paid]
