@@ -84,6 +84,8 @@ class MusicSettings(BaseModel):
 
 class RenderState(BaseModel):
     state: StageState = Field(default_factory=StageState)
+    audio: Asset | None = None
+    """The film's sound track (AAC), kept so a join after a picture-only edit is a pure stream copy."""
     srt: Asset | None = None
     duration: float | None = None
     rendered_at: datetime | None = None

@@ -3,14 +3,16 @@ and output/final.srt (every segment's cues shifted to its place in the film)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from s2v_tui.backends.base import BackendInfo
 from s2v_tui.domain.errors import MediaError
 from s2v_tui.domain.shot import Asset, utcnow
 from s2v_tui.engine import recipes
 from s2v_tui.engine.context import RunContext, StageContextImpl
-from s2v_tui.engine.plan import music_file
+from s2v_tui.engine.plan import asset_valid, music_file
 from s2v_tui.engine.stages import StageRunner
-from s2v_tui.media.final import MusicBed, render_final
+from s2v_tui.media.final import MusicBed, join_film, render_film_audio
 from s2v_tui.media.probe import probe
 from s2v_tui.media.subtitles import Cue, shifted, write_srt
 from s2v_tui.storage.atomic import sha256_file
@@ -28,6 +30,31 @@ def film_cues(segments: list[Asset]) -> list[Cue]:
     return cues
 
 
+async def _sound_track(run: RunContext, runner: StageRunner, ctx: StageContextImpl, segments: list[Asset],
+                       music: Path | None, total: float) -> Asset:
+    """The cached sound track, or a new one mixed from the segments' WAVs (+ music)."""
+    project, folder, render = run.project, run.folder, run.settings.render
+    input_hash = recipes.film_audio_hash(project, segments, sha256_file(music) if music else None, render)
+    old = project.render.audio
+    if asset_valid(folder, old, input_hash):
+        assert old is not None
+        ctx.log("sound track unchanged: reused, the join is a stream copy")
+        return old
+    out = ctx.workdir / "audio.m4a"
+    bed = MusicBed(music, project.music.volume_db, project.music.ducking) if music else None
+    measured = await render_film_audio(
+        [folder.resolve(s.meta["wav"]) for s in segments], out, workdir=ctx.workdir, music=bed,
+        sample_rate=render.sample_rate, target_lufs=render.loudness_lufs, total_seconds=total,
+        on_progress=lambda f: ctx.progress(0.9 * f, "sound track"))
+    rel = folder.asset_relpath("film", "audio", input_hash, ".m4a")
+    info = BackendInfo(name="ffmpeg", model="aac", lane="encode")
+    asset = runner.make_asset(info, rel, runner.place(out, rel), "audio/mp4", input_hash, measured_lufs=measured)
+    if old is not None and old.path != rel:
+        folder.resolve(old.path).unlink(missing_ok=True)
+    project.render.audio = asset
+    return asset
+
+
 async def join(run: RunContext, runner: StageRunner, segments: list[Asset]) -> Asset:
     project, folder, render = run.project, run.folder, run.settings.render
     music = music_file(project, folder)
@@ -37,12 +64,11 @@ async def join(run: RunContext, runner: StageRunner, segments: list[Asset]) -> A
     total = sum(float(s.meta["duration"]) for s in segments)
 
     async def build(ctx: StageContextImpl) -> Asset:
+        sound = await _sound_track(run, runner, ctx, segments, music, total)
         out = ctx.workdir / "final.mp4"
-        bed = MusicBed(music, project.music.volume_db, project.music.ducking) if music else None
-        measured = await render_final(
-            [folder.resolve(s.path) for s in segments], [folder.resolve(s.meta["wav"]) for s in segments], out,
-            workdir=ctx.workdir, music=bed, sample_rate=render.sample_rate, target_lufs=render.loudness_lufs,
-            total_seconds=total, on_progress=ctx.progress)
+        await join_film([folder.resolve(s.path) for s in segments], folder.resolve(sound.path), out,
+                        workdir=ctx.workdir, total_seconds=total,
+                        on_progress=lambda f: ctx.progress(0.9 + 0.1 * f, "join"))
         media = probe(out)  # our own ffmpeg output: a probe suffices (providers' files get decoded)
         if not media.video or not media.audio:
             raise MediaError("the joined film is missing its video or audio stream")
@@ -54,7 +80,7 @@ async def join(run: RunContext, runner: StageRunner, segments: list[Asset]) -> A
         project.render.duration = round(media.duration, 3)
         project.render.rendered_at = utcnow()
         return runner.make_asset(info, FINAL_MP4, runner.place(out, FINAL_MP4), "video/mp4", input_hash,
-                             duration=round(media.duration, 3), measured_lufs=measured,
-                             shots=len(segments))
+                                 duration=round(media.duration, 3), measured_lufs=sound.meta.get("measured_lufs"),
+                                 shots=len(segments))
 
     return await runner.run_stage(None, "final", project.render.state, input_hash, info, "encode", build)

@@ -21,7 +21,7 @@ from s2v_tui.domain.project import Project
 from s2v_tui.domain.shot import Asset, Shot, Stage
 from s2v_tui.media.segment import EncodeSettings
 
-RECIPE = {"keyframe": 1, "voice": 1, "clip": 1, "segment": 1, "final": 1}
+RECIPE = {"keyframe": 1, "voice": 1, "clip": 1, "segment": 1, "audio": 1, "final": 1}
 
 NEGATIVE_PROMPT = "blurry, low quality, distorted, watermark, text artifacts"
 
@@ -115,6 +115,15 @@ def segment_hash(project: Project, shot: Shot, keyframe: Asset, clip: Asset, voi
 def final_hash(project: Project, segments: list[Asset], music_sha: str | None, render: RenderSettings) -> str:
     return digest({
         "stage": "final", "recipe": RECIPE["final"], "segments": [s.sha256 for s in segments],
+        "music": [music_sha, project.music.volume_db, project.music.ducking] if music_sha else None,
+        "loudness": render.loudness_lufs, "sample_rate": render.sample_rate,
+    })
+
+
+def film_audio_hash(project: Project, segments: list[Asset], music_sha: str | None, render: RenderSettings) -> str:
+    """The sound track depends on the narration WAVs only: a new picture leaves it cached."""
+    return digest({
+        "stage": "audio", "recipe": RECIPE["audio"], "wavs": [s.meta.get("wav_sha256") for s in segments],
         "music": [music_sha, project.music.volume_db, project.music.ducking] if music_sha else None,
         "loudness": render.loudness_lufs, "sample_rate": render.sample_rate,
     })

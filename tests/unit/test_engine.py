@@ -74,9 +74,13 @@ async def test_editing_one_detail_rebuilds_exactly_that_shot_and_the_final(folde
     shot_id = project.shots[1].id
     plan = make_plan(project, folder, settings, BackendSet.from_settings(settings))
     assert plan.shots[shot_id]["keyframe"] == "stale" and plan.shots[shot_id]["voice"] == "fresh"
+    sound = project.render.audio
     events = await render(folder, settings, project)
     assert rebuilt(events) == {(shot_id, "keyframe"), (shot_id, "clip"), (shot_id, "segment"), (None, "final")}
     assert finished(events).built == {"keyframe": 1, "clip": 1, "segment": 1, "final": 1}
+    # Same narration → same sound track: the join only copied streams.
+    assert sound is not None and project.render.audio == sound
+    assert any(isinstance(e, LogLine) and "sound track unchanged" in e.message for e in events)
 
 
 async def test_editing_narration_rebuilds_voice_clip_segment_but_not_keyframe(folder: ProjectFolder,
@@ -84,10 +88,15 @@ async def test_editing_narration_rebuilds_voice_clip_segment_but_not_keyframe(fo
     project = new_project()
     await render(folder, settings, project)
     project = folder.load()
+    sound = project.render.audio
     project.shots[0].narration = "完全不同的一句旁白，而且更长一些。"
     events = await render(folder, settings, project)
     shot_id = project.shots[0].id
     assert rebuilt(events) == {(shot_id, "voice"), (shot_id, "clip"), (shot_id, "segment"), (None, "final")}
+    new_sound = project.render.audio
+    assert sound is not None and new_sound is not None and new_sound.input_hash != sound.input_hash
+    assert folder.asset_ok(new_sound.path, new_sound.sha256) and not folder.resolve(sound.path).exists()
+    assert abs(probe(folder.resolve(new_sound.path)).duration - (project.render.duration or 0)) < 0.1
 
 
 async def test_a_corrupted_asset_is_rebuilt(folder: ProjectFolder, settings: Settings) -> None:

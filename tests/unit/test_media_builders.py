@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from s2v_tui.domain.camera import CameraMove
-from s2v_tui.media.final import build_final_argv, build_measure_argv, concat_list
+from s2v_tui.media.final import build_audio_argv, build_join_argv, build_measure_argv, concat_list
 from s2v_tui.media.loudness import gain_db, parse_integrated_loudness
 from s2v_tui.media.kenburns import MotionRenderer, framing_at, plan_motion
 from s2v_tui.media.segment import EncodeSettings, SegmentJob, SegmentSource, build_segment_argv
@@ -55,12 +55,15 @@ def test_identical_settings_give_identical_encoder_arguments() -> None:
     assert [x for x in tail(one) if not x.startswith(("a.", "b."))] == [x for x in tail(two) if not x.startswith(("a.", "b."))]
 
 
-def test_final_copies_video_and_normalises_mixed_audio() -> None:
-    argv = build_final_argv(Path("v.txt"), Path("a.txt"), None, Path("final.mp4"), sample_rate=44100, gain=3.2)
-    assert argv[argv.index("-vcodec") + 1] == "copy"
+def test_sound_track_is_normalised_and_the_join_copies_both_streams() -> None:
+    argv = build_audio_argv(Path("a.txt"), None, Path("a.m4a"), sample_rate=44100, gain=3.2)
     assert "volume=3.20dB" in _filtergraph(argv) and "alimiter" in _filtergraph(argv)
-    silent = build_final_argv(Path("v.txt"), Path("a.txt"), None, Path("f.mp4"), sample_rate=44100, gain=None)
+    assert argv[argv.index("-acodec") + 1] == "aac" and "-vcodec" not in argv
+    silent = build_audio_argv(Path("a.txt"), None, Path("a.m4a"), sample_rate=44100, gain=None)
     assert "volume=" not in _filtergraph(silent)  # silent audio: no gain, no limiter
+    join = build_join_argv(Path("v.txt"), Path("a.m4a"), Path("final.mp4"))
+    assert join[join.index("-vcodec") + 1] == "copy" and join[join.index("-acodec") + 1] == "copy"
+    assert "-filter_complex" not in join  # nothing is decoded
 
 
 def test_music_is_ducked_under_the_voice() -> None:
