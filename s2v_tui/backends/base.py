@@ -45,8 +45,9 @@ class StageContext(Protocol):
     input_hash: str
     workdir: Path
     """Scratch folder on the project's filesystem, removed after the stage."""
-    pending_task: RemoteTask | None
-    """A task submitted earlier for exactly these inputs: poll it instead of submitting again."""
+    @property
+    def pending_task(self) -> RemoteTask | None:
+        """A task submitted earlier for exactly these inputs: poll it instead of submitting again."""
 
     def progress(self, fraction: float, message: str = "") -> None: ...
 

@@ -156,10 +156,7 @@ class Engine:
                     final_path = str(self.folder.resolve(asset.path))
                     srt_path = str(self.folder.resolve(project.render.srt.path)) if project.render.srt else None
                     duration = project.render.duration
-            if runner.failures:
-                status = "partial" if segments else "failed"
-            else:
-                status = "done"
+            status = ("partial" if segments else "failed") if runner.failures else "done"
         except S2VError as exc:  # project-level problems: no shots, unknown ids, bad music file…
             info = ErrorInfo.from_exception(exc)
             runner.failures.append((None, "final", info))

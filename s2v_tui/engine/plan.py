@@ -13,10 +13,10 @@ from typing import Literal
 
 from s2v_tui.backends.registry import BackendSet
 from s2v_tui.config import Settings
+from s2v_tui.domain.errors import BadInputError
 from s2v_tui.domain.project import Project
 from s2v_tui.domain.shot import Asset, Shot, Stage, StageStatus
 from s2v_tui.engine import recipes
-from s2v_tui.domain.errors import BadInputError
 from s2v_tui.media.fonts import cjk_font
 from s2v_tui.storage.atomic import sha256_file
 from s2v_tui.storage.project_store import ProjectFolder

@@ -137,7 +137,7 @@ class MotionRenderer:
                         yuv[luma:luma * 5 // 4].reshape(source.height // 2, source.width // 2),
                         yuv[luma * 5 // 4:].reshape(source.height // 2, source.width // 2))
         aspect = out_w / out_h
-        base_h = source.height
+        base_h: float = source.height
         base_w = base_h * aspect
         if base_w > source.width:
             base_w = source.width

@@ -166,10 +166,8 @@ class S2VApp(App[int]):
         session, self.session = self.session, None
         if session is not None:
             session.cancel()
-            try:
+            with contextlib.suppress(S2VError):  # nothing left to show an error on; autosave is ≤ 0.5 s old
                 await session.aclose()
-            except S2VError:
-                pass  # nothing left to show an error on; the last autosave is at most 0.5 s old
 
     def _error(self, what: str, exc: S2VError) -> None:
         self.notify(f"{exc.message}\n{exc.hint}" if exc.hint else exc.message, title=what, severity="error",

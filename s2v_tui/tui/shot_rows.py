@@ -16,7 +16,6 @@ from s2v_tui.engine import recipes
 from s2v_tui.engine.plan import Plan
 
 
-
 @dataclass(frozen=True)
 class ShotRow:
     """What one shot-list row shows."""

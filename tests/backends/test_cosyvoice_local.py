@@ -60,9 +60,8 @@ async def test_project_voice_and_rate_reach_the_server(tmp_path: Path) -> None:
 
 
 async def test_html_error_page_is_rejected_with_what_came_back(tmp_path: Path) -> None:
-    with CosyVoiceLocalFake(mode="html_error") as fake:
-        with pytest.raises(BackendError) as caught:
-            await speak(backend_for(fake), tmp_path)
+    with CosyVoiceLocalFake(mode="html_error") as fake, pytest.raises(BackendError) as caught:
+        await speak(backend_for(fake), tmp_path)
     assert not isinstance(caught.value, TransientError)
     assert "returned no audio" in caught.value.message and "text/html" in caught.value.message
     assert "502 Bad Gateway" in caught.value.message and caught.value.hint and "COSYVOICE_URL" in caught.value.hint
@@ -70,9 +69,8 @@ async def test_html_error_page_is_rejected_with_what_came_back(tmp_path: Path) -
 
 
 async def test_garbage_bytes_labelled_audio_are_rejected(tmp_path: Path) -> None:
-    with CosyVoiceLocalFake(mode="garbage") as fake:
-        with pytest.raises(TransientError, match="not audio"):
-            await speak(backend_for(fake), tmp_path)
+    with CosyVoiceLocalFake(mode="garbage") as fake, pytest.raises(TransientError, match="not audio"):
+        await speak(backend_for(fake), tmp_path)
     assert not (tmp_path / "voice.wav").exists()
 
 
@@ -86,12 +84,10 @@ async def test_truncated_wav_fails_to_decode(tmp_path: Path) -> None:
 
 
 async def test_json_mode_rejects_audio_and_missing_field(tmp_path: Path) -> None:
-    with CosyVoiceLocalFake(mode="wav") as fake:
-        with pytest.raises(BackendError, match="did not answer JSON"):
-            await speak(backend_for(fake, response="json_base64"), tmp_path)
-    with CosyVoiceLocalFake(mode="json_b64") as fake:
-        with pytest.raises(BackendError, match="without a 'data.audio' field"):
-            await speak(backend_for(fake, response="json_base64", audio_field="data.audio"), tmp_path)
+    with CosyVoiceLocalFake(mode="wav") as fake, pytest.raises(BackendError, match="did not answer JSON"):
+        await speak(backend_for(fake, response="json_base64"), tmp_path)
+    with CosyVoiceLocalFake(mode="json_b64") as fake, pytest.raises(BackendError, match="without a 'data.audio' field"):
+        await speak(backend_for(fake, response="json_base64", audio_field="data.audio"), tmp_path)
 
 
 async def test_server_errors_keep_the_servers_message(tmp_path: Path) -> None:

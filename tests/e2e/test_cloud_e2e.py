@@ -38,7 +38,7 @@ async def test_three_shot_story_on_cloud_backends(tmp_path: Path) -> None:
         video = info.video[0]
         assert (video.codec, video.width, video.height, video.fps) == ("h264", 160, 288, 10)
         voices = [float(s.stages[Stage.VOICE].asset.meta["duration"]) for s in project.shots]  # type: ignore[union-attr]
-        assert all(abs(v - 0.2 * len(line.rstrip("。").replace("，", ""))) < 0.25 for v, line in zip(voices, SHOT_LINES))
+        assert all(abs(v - 0.2 * len(line.rstrip("。").replace("，", ""))) < 0.25 for v, line in zip(voices, SHOT_LINES, strict=True))
         assert info.duration == pytest.approx(sum(max(v + 0.6, 2.0) for v in voices), abs=0.4)
         assert len(fakes.video_submits()) == 3 and len(fakes.oss.puts) == 3
         assert all(s.stages[Stage.CLIP].asset.meta["kind"] == "video" for s in project.shots)  # type: ignore[union-attr]

@@ -53,8 +53,7 @@ from urllib.parse import urlsplit
 from aiohttp import WSCloseCode, web
 
 from tests.fakes.comfy_catalogue import DEFAULT_MODELS, NODES, validate_prompt
-from tests.fakes.comfy_exec import (Executor, NodeFailure, Storage, execution_order, is_link, sampler_steps,
-                                    signatures)
+from tests.fakes.comfy_exec import Executor, NodeFailure, Storage, execution_order, is_link, sampler_steps, signatures
 from tests.fakes.comfy_http import ComfyHttpRoutes
 from tests.fakes.server import FakeServer
 

@@ -13,8 +13,9 @@ KeyError, and `dependent_outputs` is appended to every failing node for every fa
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 MAX_RES = 16384
 SEED_MAX = 0xFFFFFFFFFFFFFFFF

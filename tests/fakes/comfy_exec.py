@@ -13,7 +13,8 @@ import io
 import json
 import re
 import zlib
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from PIL import Image
 

@@ -6,6 +6,7 @@ Mixed into `tests.fakes.comfy.ComfyFake`; see that module for the route table an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import mimetypes
 import posixpath
@@ -77,10 +78,8 @@ class ComfyHttpRoutes:
             else:
                 targets = [self._sockets[sid]] if sid in self._sockets else []
             for ws in targets:
-                try:
+                with contextlib.suppress(ConnectionError, RuntimeError):
                     await ws.send_json({"type": event, "data": data})
-                except (ConnectionError, RuntimeError):
-                    pass
 
     def _queue_info(self) -> dict[str, Any]:
         return {"exec_info": {"queue_remaining": self.queue_remaining}}

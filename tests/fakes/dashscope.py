@@ -36,8 +36,9 @@ import time
 import uuid
 import zlib
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -306,7 +307,7 @@ class DashScopeFake(ChatRoutes, StorageRoutes, FakeServer):
             timeout = aiohttp.ClientTimeout(total=10)
             async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url) as resp:
                 data = await resp.read() if resp.status == 200 else b""
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             data = b""
         return R.image_dims(data) if data else None
 

@@ -15,7 +15,7 @@ import hmac
 import json
 import time
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 from aiohttp import web
 

@@ -141,7 +141,7 @@ class PixVerseFake(FakeServer):
             timeout = aiohttp.ClientTimeout(total=10)
             async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url) as rsp:
                 return await rsp.read() if rsp.status == 200 else None
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+        except (TimeoutError, aiohttp.ClientError, ValueError):
             return None
 
     # -- generate --------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, TextArea
 
 from s2v_tui.tui.screens.projects import ProjectsScreen
 from s2v_tui.tui.screens.studio import StudioScreen

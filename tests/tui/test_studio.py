@@ -115,9 +115,14 @@ async def test_render_all_writes_the_final_video_and_shows_it(storyboarded_proje
         assert all(status == "done" for row in rows for status in row.statuses.values())
         preview = studio.query_one("#preview-images")
         await wait_until(pilot, lambda: len(preview.children) == 3, what="keyframe + clip first/last frames")
+        film = str(storyboarded_project / "output" / "final.mp4")
         await pilot.press("p")
-        await wait_until(pilot, lambda: any(str(storyboarded_project / "output" / "final.mp4") in n.message
-                                            for n in app._notifications), what="the path of the film")
+        await wait_until(pilot, lambda: any(film in n.message for n in app._notifications),
+                         what="the path of the film")
+        app.clear_notifications()
+        await pilot.click("#play")  # the render pane's button does what the key does
+        await wait_until(pilot, lambda: any(film in n.message for n in app._notifications),
+                         what="the path of the film, from the Play button")
 
 
 async def test_escape_cancels_a_render_cleanly(storyboarded_project: Path) -> None:

@@ -9,8 +9,8 @@ from PIL import Image
 
 from s2v_tui.domain.camera import CameraMove
 from s2v_tui.media.final import build_audio_argv, build_join_argv, build_measure_argv, concat_list
-from s2v_tui.media.loudness import gain_db, parse_integrated_loudness
 from s2v_tui.media.kenburns import MotionRenderer, framing_at, plan_motion
+from s2v_tui.media.loudness import gain_db, parse_integrated_loudness
 from s2v_tui.media.segment import EncodeSettings, SegmentJob, SegmentSource, build_segment_argv
 
 ENC = EncodeSettings(width=160, height=288, fps=10)
@@ -92,7 +92,7 @@ def test_every_move_stays_inside_the_picture_and_moves_smoothly(tmp_path: Path, 
     renderer = MotionRenderer(tmp_path / "k.png", plan_motion(move, 3.0), (160, 288), 30)
     boxes = [renderer.box(i) for i in range(renderer.frame_count)]
     width, height = renderer.source.size
-    assert all(0 <= x0 and 0 <= y0 and x1 <= width + 1e-6 and y1 <= height + 1e-6 for x0, y0, x1, y1 in boxes)
+    assert all(x0 >= 0 and y0 >= 0 and x1 <= width + 1e-6 and y1 <= height + 1e-6 for x0, y0, x1, y1 in boxes)
     steps = [abs(b[0] - a[0]) + abs(b[1] - a[1]) for a, b in zip(boxes, boxes[1:], strict=False)]
     assert max(steps) < 3.0  # no jumps between frames
     # Accelerations are tiny: the path is smooth, not stair-stepped to whole pixels.

@@ -68,7 +68,7 @@ class ComfyHost:
 
     async def _call(self, method: str, path: str, *, timeout: float | None = None, **kwargs: Any) -> httpx.Response:
         try:
-            extra = {"timeout": timeout} if timeout is not None else {}
+            extra: dict[str, Any] = {"timeout": timeout} if timeout is not None else {}
             response = await self.http.request(method, self.url + path, **extra, **kwargs)
         except httpx.HTTPError as exc:
             kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "is unreachable"

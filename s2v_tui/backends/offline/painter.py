@@ -61,7 +61,8 @@ def _glow(canvas: Image.Image, centre: tuple[float, float], radius: float, colou
 
 
 def _ridge(rng: random.Random, w: int, base: float, rough: float) -> list[tuple[float, float]]:
-    points, y = [], base
+    points: list[tuple[float, float]] = []
+    y = base
     for x in range(0, w + 40, 40):
         y = min(max(y + rng.uniform(-rough, rough), base - rough * 3), base + rough * 3)
         points.append((x, y))

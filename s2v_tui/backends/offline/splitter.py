@@ -123,7 +123,7 @@ _TIME_PHRASE = re.compile(
     r"^(从前|后来|然后|最后|从那以后|有一[年天次]|那[一]?[天年夜]|第.{1,3}天|每[天年晚]|.{0,4}"
     r"(清晨|傍晚|黄昏|夜晚|晚上|早上|深夜|冬天|夏天|春天|秋天|那天|以后))$")
 _EN_STOP = {"The", "A", "An", "On", "In", "At", "One", "Then", "When", "Every", "For", "But", "And", "She", "He",
-            "They", "It", "I", "We", "His", "Her", "Their", "This", "That", "There", "At", "As", "After", "Before"}
+            "They", "It", "I", "We", "His", "Her", "Their", "This", "That", "There", "As", "After", "Before"}
 
 
 def _subject(narration: str, language: str) -> str:

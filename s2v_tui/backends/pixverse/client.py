@@ -9,8 +9,9 @@ with `ErrCode != 0` (and sometimes as 4xx/5xx with the same envelope), so both a
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 

@@ -305,5 +305,5 @@ class StudioScreen(ActionsMixin, JobsMixin, Screen[None]):
         self.schedule_plan()
 
     @on(RenderPane.ActionRequested)
-    def _render_pane_action(self, event: RenderPane.ActionRequested) -> None:
-        self.run_action(event.action.replace("-", "_"))
+    async def _render_pane_action(self, event: RenderPane.ActionRequested) -> None:
+        await self.run_action(event.action.replace("-", "_"))

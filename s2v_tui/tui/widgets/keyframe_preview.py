@@ -71,6 +71,7 @@ class BlockImage(Widget):
             scale = min(width / source.width, 2 * height / source.height)
             cols, rows = max(1, int(source.width * scale)), max(2, int(source.height * scale) // 2 * 2)
             pixels = source.resize((cols, rows), Image.Resampling.BOX).load()
+            assert pixels is not None
             pad = (width - cols) // 2
             for y in range(0, rows, 2):
                 segments = [Segment(" " * pad)] if pad else []
