@@ -21,7 +21,7 @@ from s2v_tui.config import STAGES, load_settings
 from s2v_tui.domain.errors import ExitCode, S2VError
 
 EPILOG = """exit codes (--run):
-  0 done · 2 bad input (script, project file, config, option) · 3 partial: some shots failed
+  0 done · 2 bad input (script, project file, config, option, API key) · 3 partial: some shots failed
   4 failed · 5 project locked by another s2v · 130 interrupted (finished work is kept; rerun to continue)
 """
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from s2v_tui.backends.registry import BackendSet
 from s2v_tui.config import Settings
-from s2v_tui.domain.errors import BadInputError, ExitCode, S2VError
+from s2v_tui.domain.errors import AuthError, BadInputError, ConfigError, ExitCode, S2VError
 from s2v_tui.domain.events import Event, RunFinished
 from s2v_tui.domain.ids import slugify
 from s2v_tui.domain.project import MusicSettings, Project, VideoFormat, detect_language, parse_size
@@ -27,6 +27,7 @@ from s2v_tui.storage.project_store import ProjectFolder, ProjectStore
 
 MAX_STORY_BYTES = 1_000_000
 
+BAD_INPUT_CODES = frozenset({BadInputError.code, ConfigError.code, AuthError.code})
 STATUS_EXIT = {"done": ExitCode.OK, "partial": ExitCode.PARTIAL, "failed": ExitCode.FAILED,
                "cancelled": ExitCode.INTERRUPTED}
 
@@ -129,6 +130,9 @@ async def _run(target: Path, settings: Settings, reporter: Reporter, options: di
         folder.unlock()
     if finished is None:
         return ExitCode.INTERRUPTED if cancel.cancelled else ExitCode.ERROR
+    if finished.status == "failed" and finished.failures and all(
+            f.error.code in BAD_INPUT_CODES for f in finished.failures):
+        return ExitCode.BAD_INPUT  # nothing could run: a script with no sentences, a missing API key…
     return STATUS_EXIT[finished.status]
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -79,7 +80,7 @@ class HumanReporter:
         self.started = False
 
     def project_opened(self, path: Path, project: Project) -> None:
-        self.console.print(f"[bold]s2v[/] {project.title} — {path}")
+        self.console.print(f"[bold]s2v[/] {escape(project.title)} — {escape(str(path))}")
 
     def _bar(self, stage: str, total: int) -> TaskID:
         if stage not in self.tasks:
@@ -114,13 +115,13 @@ class HumanReporter:
                 self.console.print(f"  {event.shot_id or 'film'} {event.stage}: {what}")
         elif isinstance(event, StageFailed):
             self._advance(event.stage, event.shot_id, note="[red]failures[/]")
-            self.console.print(f"[red]✗ {event.shot_id or 'project'} {event.stage}:[/] {event.error}")
+            self.console.print(f"[red]✗ {event.shot_id or 'project'} {event.stage}:[/] {escape(str(event.error))}")
         elif isinstance(event, StageSkipped):
             self._advance(event.stage, event.shot_id)
         elif isinstance(event, StageProgress) and event.stage in self.tasks and event.shot_id is None:
             self.progress.update(self.tasks[event.stage], completed=event.fraction)
         elif isinstance(event, LogLine) and event.level in ("warning", "error"):
-            self.console.print(f"[yellow]{event.shot_id or ''} {event.message}[/]")
+            self.console.print(f"[yellow]{event.shot_id or ''} {escape(event.message)}[/]")
         elif isinstance(event, RunFinished):
             self.progress.stop()
             self._summary(event)
@@ -129,8 +130,8 @@ class HumanReporter:
         colour = {"done": "green", "partial": "yellow", "failed": "red", "cancelled": "yellow"}[event.status]
         self.console.print(f"\n[bold {colour}]{event.status.upper()}[/] in {event.seconds:.1f}s")
         if event.final_path:
-            self.console.print(f"  video    {event.final_path}  ({event.duration or 0:.1f}s)")
-            self.console.print(f"  subtitles {event.srt_path}")
+            self.console.print(f"  video    {escape(event.final_path)}  ({event.duration or 0:.1f}s)")
+            self.console.print(f"  subtitles {escape(event.srt_path or '')}")
         table = Table("stage", "built", "reused", box=None, padding=(0, 2))
         for stage in ("keyframe", "voice", "clip", "segment", "final"):
             table.add_row(stage, str(event.built.get(stage, 0)), str(event.cached.get(stage, 0)))
@@ -138,18 +139,18 @@ class HumanReporter:
         if event.paid_calls:
             self.console.print("  paid calls made: " + ", ".join(f"{k} {v}" for k, v in event.paid_calls.items()))
         for failure in event.failures:
-            self.console.print(f"  [red]✗[/] {failure.shot_id or 'project'} {failure.stage}: {failure.error}")
+            self.console.print(f"  [red]✗[/] {failure.shot_id or 'project'} {failure.stage}: {escape(str(failure.error))}")
         if event.status in ("partial", "failed", "cancelled"):
             self.console.print("  Finished work is kept; run the same command again to continue.")
 
     def note(self, message: str) -> None:
-        self.console.print(f"[yellow]{message}[/]")
+        self.console.print(f"[yellow]{escape(message)}[/]")
 
     def error(self, exc: S2VError) -> None:
         self.progress.stop()
-        self.console.print(f"[red]error:[/] {exc.message}")
+        self.console.print(f"[red]error:[/] {escape(exc.message)}")
         if exc.hint:
-            self.console.print(f"  → {exc.hint}")
+            self.console.print(f"  → {escape(exc.hint)}")
 
     def close(self) -> None:
         self.progress.stop()

@@ -16,6 +16,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.clock import Clock
+from textual.notifications import SeverityLevel
 from textual.worker import WorkerCancelled, WorkerFailed
 
 from s2v_tui.backends.registry import BackendSet
@@ -168,6 +169,12 @@ class S2VApp(App[int]):
             session.cancel()
             with contextlib.suppress(S2VError):  # nothing left to show an error on; autosave is ≤ 0.5 s old
                 await session.aclose()
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Notifications are plain text: they carry paths, provider messages and config keys like
+        `[backends]`, which Rich markup would swallow (screens pass markup=True; it is ignored)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def _error(self, what: str, exc: S2VError) -> None:
         self.notify(f"{exc.message}\n{exc.hint}" if exc.hint else exc.message, title=what, severity="error",

@@ -65,8 +65,16 @@ def test_bad_scripts_get_a_clear_error(tmp_path: Path, content: bytes, message: 
     bad = tmp_path / "bad.txt"
     bad.write_bytes(content)
     result = run_cli("--run", str(bad), "--out", str(tmp_path / "out"), "--json", env=FAKE_ENV)
-    assert result.returncode in (ExitCode.BAD_INPUT, ExitCode.FAILED)
+    assert result.returncode == ExitCode.BAD_INPUT
     assert message in result.stdout
+
+
+def test_a_cloud_backend_without_its_key_is_bad_input_naming_the_variable(tmp_path: Path, story: Path) -> None:
+    env = {**FAKE_ENV, "S2V_BACKENDS__KEYFRAME": "dashscope", "DASHSCOPE_API_KEY": ""}
+    result = run_cli("--run", str(story), "--out", str(tmp_path / "out"), env=env)
+    assert result.returncode == ExitCode.BAD_INPUT
+    assert "DASHSCOPE_API_KEY" in result.stdout + result.stderr
+    assert "[dashscope] api_key" in result.stdout + result.stderr  # printed as-is, not eaten as markup
 
 
 def test_missing_story_and_bad_options(tmp_path: Path) -> None:

@@ -130,6 +130,9 @@ async def test_the_palette_runs_actions_by_name(rendered_project: Path) -> None:
         await pilot.press("enter")
         await wait_until(pilot, lambda: studio.session.settings.backend_for("keyframe") == "offline",
                          what="the backend switch")
+        # Notifications are plain text: the config section name survives (markup would eat "[backends]").
+        await wait_until(pilot, lambda: any("set [backends] in config.toml" in n.message and not n.markup
+                                            for n in app._notifications), what="a plain-text notification")
 
 
 async def test_narration_too_long_for_the_reading_speed_is_flagged_inline(rendered_project: Path) -> None:
