@@ -7,7 +7,7 @@ mix with music is measured again (`ebur128`) and corrected with a linear gain an
 (`loudnorm` does the same job but resamples to 192 kHz twice: measured 6× slower.) The sound track is
 encoded to AAC once (mono when there is no music) into its own cached file, then both streams are copied
 into the film: after an edit that leaves every narration as it was (a new picture, a new camera move)
-the join is a pure stream copy — a tenth of a second instead of about a second per minute of film.
+the join is a pure stream copy — a fraction of a second instead of about a second per minute of film.
 """
 
 from __future__ import annotations

@@ -171,7 +171,7 @@ class MotionRenderer:
 
         Each plane is warped on its own: the same mapping as `frame_array`, with chroma sample centres
         at the middle of their 2x2 luma block (x_c = (x_luma - 0.5) / 2 on both sides).
-        Measured 2.6× faster than warping RGB and converting each frame.
+        Measured 1.6–1.9× faster than warping RGB and converting each frame (3.6 vs 6.9 ms at 720x1280).
         """
         width, height = self.size
         luma = self._inverse(index)
