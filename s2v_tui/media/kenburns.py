@@ -12,6 +12,7 @@ largest cost of an offline render after x264 itself.
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 from collections import deque
 from collections.abc import AsyncIterator
@@ -103,6 +104,16 @@ def _even(value: float) -> int:
 def _warp(source: np.ndarray, inverse: np.ndarray, size: tuple[int, int], out: np.ndarray | None = None) -> np.ndarray:
     return cv2.warpAffine(source, inverse, size, dst=out, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_REPLICATE)
+
+
+@functools.cache
+def always_in_frame() -> tuple[float, float]:
+    """The band (as fractions of the keyframe's width and height) that every camera move keeps in
+    frame from its first frame to its last: a caption painted inside it is never cut off."""
+    widest = max(framing_at(plan_motion(camera, 1.0, flip=flip), i / 64)[0]
+                 for camera in CameraMove for flip in (False, True) for i in range(65))
+    margin = 1 - 1 / widest  # the crop is 1/zoom of the picture and can sit anywhere along each axis
+    return margin, 1 - margin
 
 
 class MotionRenderer:

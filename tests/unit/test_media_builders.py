@@ -110,3 +110,20 @@ def test_moves_actually_move_except_locked_off() -> None:
     assert travel(CameraMove.LOCKED) < 0.05
     assert all(travel(m) > 0.08 for m in CameraMove if m is not CameraMove.LOCKED)
     assert plan_motion(CameraMove.TRUCK, 5, flip=True).start.cx > 0.5 > plan_motion(CameraMove.TRUCK, 5).start.cx
+
+
+@pytest.mark.parametrize("flip", [False, True])
+@pytest.mark.parametrize("move", list(CameraMove))
+def test_the_keyframe_caption_is_never_cut_off_by_a_camera_move(tmp_path: Path, move: CameraMove,
+                                                                flip: bool) -> None:
+    from s2v_tui.backends.offline.painter import draw_caption
+
+    keyframe = Image.new("RGB", (450, 800), "navy")
+    caption = draw_caption(keyframe, 7, "海边的小镇上住着一位做灯笼的老人，他每天傍晚都会挂起灯笼")
+    keyframe.save(tmp_path / "k.png")
+    renderer = MotionRenderer(tmp_path / "k.png", plan_motion(move, 3.0, flip=flip), (180, 320), 10)
+    scale = renderer.source.width / keyframe.width  # the renderer may prescale the keyframe
+    left, top, right, bottom = (v * scale for v in caption)
+    for index in range(renderer.frame_count):
+        x0, y0, x1, y1 = renderer.box(index)
+        assert x0 <= left and right <= x1 and y0 <= top and bottom <= y1, f"frame {index} cuts the caption"

@@ -3,8 +3,8 @@
 Scenery comes from `scene.scene_tags` (sea, mountains, forest, town, indoor, snow, rain, lanterns…),
 light from time of day (night, dusk, dawn, day), colour treatment from the style (watercolour, ink,
 cyberpunk, anime…). Randomness is seeded by the shot's content, so a shot always repaints the same
-and different shots differ. The caption (shot number + subject, CJK-correct) sits at the top, away
-from the subtitles at the bottom.
+and different shots differ. The caption (shot number + subject, CJK-correct) sits in the upper part
+of the band every camera move keeps in frame, away from the subtitles at the bottom.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 
 from s2v_tui.backends.offline.scene import scene_tags
 from s2v_tui.media.fonts import pil_font
+from s2v_tui.media.kenburns import always_in_frame
 
 RGB = tuple[int, int, int]
 
@@ -244,27 +245,35 @@ class Painter:
         return canvas
 
 
-def draw_caption(image: Image.Image, number: int, caption: str) -> None:
-    """Shot number and subject on a translucent label, inset so a 1.25x push-in still shows it."""
+def draw_caption(image: Image.Image, number: int, caption: str) -> tuple[float, float, float, float]:
+    """Shot number and subject on a translucent label; returns its box (left, top, right, bottom).
+
+    The label is centred at the top of the band every camera move keeps in frame
+    (`kenburns.always_in_frame`), so no pan, crane or orbit cuts it off.
+    """
     w, h = image.size
+    low, high = always_in_frame()
     overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
-    label_h = int(h * 0.065)
+    label_h = int(h * 0.055)
     big = pil_font(max(12, int(label_h * 0.62)))
-    small = pil_font(max(10, int(label_h * 0.36)))
-    left, top = w * 0.11, h * 0.12
+    small = pil_font(max(10, int(label_h * 0.38)))
+    number = f"{number:02d}"
+    number_w, pad = big.getlength(number), w * 0.025
     text = caption.strip()
-    max_width = w * 0.6
-    if draw.textlength(text, font=small) > max_width:
-        while text and draw.textlength(text + "…", font=small) > max_width:
+    room = w * (high - low) - number_w - 3 * pad  # what the subject may take inside the band
+    if draw.textlength(text, font=small) > room:
+        while text and draw.textlength(text + "…", font=small) > room:
             text = text[:-1]
         text += "…"
-    number_w = big.getlength(f"{number:02d}")
-    right = left + number_w + w * 0.04 + draw.textlength(text, font=small) + w * 0.04
-    draw.rounded_rectangle([left, top, right, top + label_h], radius=label_h * 0.2, fill=(0, 0, 0, 120))
-    draw.text((left + w * 0.02, top + label_h * 0.12), f"{number:02d}", font=big, fill=(255, 255, 255, 240))
-    draw.text((left + w * 0.04 + number_w, top + label_h * 0.3), text, font=small, fill=(255, 255, 255, 235))
+    label_w = number_w + 3 * pad + draw.textlength(text, font=small)
+    left, top = (w - label_w) / 2, h * low + label_h * 0.25
+    box = (left, top, left + label_w, top + label_h)
+    draw.rounded_rectangle(box, radius=label_h * 0.2, fill=(0, 0, 0, 120))
+    draw.text((left + pad, top + label_h * 0.12), number, font=big, fill=(255, 255, 255, 240))
+    draw.text((left + 2 * pad + number_w, top + label_h * 0.28), text, font=small, fill=(255, 255, 255, 235))
     image.paste(Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB"))
+    return box
 
 
 def paint_keyframe(size: tuple[int, int], *, seed_text: str, style: str, text: str, number: int,
