@@ -31,10 +31,10 @@ def film_cues(segments: list[Asset]) -> list[Cue]:
 
 
 async def _sound_track(run: RunContext, runner: StageRunner, ctx: StageContextImpl, segments: list[Asset],
-                       music: Path | None, total: float) -> Asset:
+                       music: Path | None, music_sha: str | None, total: float) -> Asset:
     """The cached sound track, or a new one mixed from the segments' WAVs (+ music)."""
     project, folder, render = run.project, run.folder, run.settings.render
-    input_hash = recipes.film_audio_hash(project, segments, sha256_file(music) if music else None, render)
+    input_hash = recipes.film_audio_hash(project, segments, music_sha, render)
     old = project.render.audio
     if asset_valid(folder, old, input_hash):
         assert old is not None
@@ -49,9 +49,9 @@ async def _sound_track(run: RunContext, runner: StageRunner, ctx: StageContextIm
     rel = folder.asset_relpath("film", "audio", input_hash, ".m4a")
     info = BackendInfo(name="ffmpeg", model="aac", lane="encode")
     asset = runner.make_asset(info, rel, runner.place(out, rel), "audio/mp4", input_hash, measured_lufs=measured)
-    if old is not None and old.path != rel:
-        folder.resolve(old.path).unlink(missing_ok=True)
     project.render.audio = asset
+    await run.save()  # the project points at the new track before the old file goes
+    runner.discard(old, asset)
     return asset
 
 
@@ -64,7 +64,7 @@ async def join(run: RunContext, runner: StageRunner, segments: list[Asset]) -> A
     total = sum(float(s.meta["duration"]) for s in segments)
 
     async def build(ctx: StageContextImpl) -> Asset:
-        sound = await _sound_track(run, runner, ctx, segments, music, total)
+        sound = await _sound_track(run, runner, ctx, segments, music, music_sha, total)
         out = ctx.workdir / "final.mp4"
         await join_film([folder.resolve(s.path) for s in segments], folder.resolve(sound.path), out,
                         workdir=ctx.workdir, total_seconds=total,

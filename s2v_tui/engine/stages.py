@@ -106,7 +106,7 @@ class StageRunner:
         state.asset, state.status, state.error = asset, StageStatus.DONE, None
         state.task = None  # the remote task is paid for and its result stored: nothing left to resume
         await self.run.save()
-        self._discard(old, asset)
+        self.discard(old, asset)
         self.run.built[stage] += 1
         self.run.emit(StageFinished(shot_id=shot_id, stage=stage, path=asset.path,
                                     seconds=round(time.monotonic() - started, 3)))
@@ -120,8 +120,8 @@ class StageRunner:
         fsync_dir(target.parent)
         return sha256_file(target)
 
-    def _discard(self, old: Asset | None, new: Asset) -> None:
-        """Remove a superseded asset file unless something still points at it."""
+    def discard(self, old: Asset | None, new: Asset) -> None:
+        """Remove a superseded asset file unless something still points at it (call after saving)."""
         if old is None or old.path == new.path:
             return
         referenced = {s.asset.path for sh in self.project.shots for s in sh.stages.values() if s.asset}
