@@ -18,7 +18,7 @@ from pathlib import Path
 
 from s2v_tui import __version__
 from s2v_tui.config import STAGES, load_settings
-from s2v_tui.domain.errors import ExitCode, S2VError
+from s2v_tui.domain.errors import BadInputError, ExitCode, S2VError
 
 EPILOG = """exit codes (--run):
   0 done · 2 bad input (script, project file, config, option, API key) · 3 partial: some shots failed
@@ -56,7 +56,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
     for item in args.backend:
         stage, _, name = item.partition("=")
         if stage not in STAGES or not name:
-            raise S2VError(f"--backend {item!r}: expected STAGE=NAME with STAGE one of {', '.join(STAGES)}")
+            raise BadInputError(f"--backend {item!r}: expected STAGE=NAME with STAGE one of {', '.join(STAGES)}",
+                                hint="e.g. --backend keyframe=offline")
         backends[stage] = name
     if backends:
         overrides["backends"] = backends
@@ -96,28 +97,28 @@ def main(argv: list[str] | None = None) -> int:
         return int(ExitCode.BAD_INPUT)
     if args.run is not None:
         from s2v_tui.headless import run_headless
+        from s2v_tui.workspace.opening import RunOptions
 
-        options = {"out": args.out, "title": args.title, "style": args.style, "size": args.size,
-                   "language": args.lang, "music": args.music, "regenerate": args.regenerate_storyboard,
-                   "shots": [s.strip() for s in args.shots.split(",")] if args.shots else None}
-        try:
-            return run_headless(args.run, settings, json_lines=args.json, options=options)
-        except ValueError as exc:  # e.g. a malformed --size
-            print(f"error: {exc}", file=sys.stderr)
-            return int(ExitCode.BAD_INPUT)
+        options = RunOptions(out=args.out, title=args.title, style=args.style, size=args.size, language=args.lang,
+                             music=args.music, regenerate=args.regenerate_storyboard,
+                             shots=args.shots.split(",") if args.shots is not None else None)
+        return run_headless(args.run, settings, json_lines=args.json, options=options)
     from s2v_tui.tui.app import run_app
 
     return run_app(settings, args.project)
 
 
 def _restore(argv: list[str]) -> int:
-    from s2v_tui.storage.project_store import ProjectFolder
+    from s2v_tui.storage.project_store import BACKUP_FILE, PROJECT_FILE, ProjectFolder
 
     if len(argv) != 1:
         print("usage: s2v restore PROJECT_DIR", file=sys.stderr)
         return int(ExitCode.BAD_INPUT)
     folder = ProjectFolder(Path(argv[0]))
     try:
+        if not (folder.path.is_dir() and (folder.json_path.exists() or folder.backup_path.exists())):
+            raise BadInputError(f"{folder.path} is not an s2v project (no {PROJECT_FILE} or {BACKUP_FILE})",
+                                hint="pass the folder of a project made by s2v (the one holding project.json)")
         with folder:
             kept = folder.restore_backup()
             folder.load()

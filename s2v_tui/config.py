@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from platformdirs import user_config_path
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,8 +23,23 @@ from pydantic_settings import (
 )
 
 from s2v_tui.domain.errors import ConfigError, register_secret
+from s2v_tui.domain.project import parse_size
 
 STAGES = ("storyboard", "keyframe", "clip", "voice")
+
+
+def _strip_secret(value: Any) -> Any:
+    """Keys pasted with a space or newline around them: the key is what is inside (and only that is sent)."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+Secret = Annotated[SecretStr | None, BeforeValidator(_strip_secret)]
+"""An API key or token: stripped of surrounding whitespace, empty means unset, never printed."""
 
 
 class BackendChoice(BaseModel):
@@ -39,6 +54,12 @@ class BackendChoice(BaseModel):
 class RenderSettings(BaseModel):
     size: str = "9:16"
     """Default size of new projects: 9:16 (720x1280), 16:9 (1280x720), 1:1 (1080x1080) or WxH."""
+
+    @field_validator("size")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        parse_size(value)  # raises ValueError, reported as "bad setting render.size: …"
+        return value
     fps: int = Field(default=30, ge=5, le=60)
     tail_seconds: float = Field(default=0.6, ge=0, le=5)
     """Silence after each shot's narration."""
@@ -69,10 +90,13 @@ class RetrySettings(BaseModel):
     base_delay: float = Field(default=2.0, ge=0, le=120)
     """API_RETRY_BASE_DELAY: first backoff in seconds; doubles each try, with jitter."""
     max_delay: float = Field(default=60.0, ge=0)
+    download_attempts: int = Field(default=5, ge=1, le=50)
+    """Tries to download a finished (paid) result from the same link before the stage counts a failure;
+    a failed download never generates (and pays for) the result again while its link is valid."""
 
 
 class DashScopeSettings(BaseModel):
-    api_key: SecretStr | None = None
+    api_key: Secret = None
     region: Literal["beijing", "singapore", "us"] = "beijing"
     http_base_url: str | None = None
     websocket_base_url: str | None = None
@@ -98,15 +122,15 @@ class DashScopeSettings(BaseModel):
 
 class OssSettings(BaseModel):
     endpoint: str = "oss-cn-beijing.aliyuncs.com"
-    access_key_id: SecretStr | None = None
-    access_key_secret: SecretStr | None = None
+    access_key_id: Secret = None
+    access_key_secret: Secret = None
     bucket: str = "bytedance-s2v"
     url_expires: int = Field(default=86400, ge=60)
     prefix: str = "s2v"
 
 
 class PixVerseSettings(BaseModel):
-    api_key: SecretStr | None = None
+    api_key: Secret = None
     base_url: str = "https://app-api.pixverse.ai"
     model: str = "v5"
     quality: str = "540p"
@@ -158,7 +182,7 @@ class OllamaSettings(BaseModel):
 
 class OpenAICompatSettings(BaseModel):
     base_url: str = "https://dashscope.aliyuncs.com/compatible-mode/v1"
-    api_key: SecretStr | None = None
+    api_key: Secret = None
     model: str = "qwen-plus"
 
 
@@ -227,7 +251,14 @@ class SeedEnvSource(PydanticBaseSettingsSource):
 def config_file_path() -> Path:
     explicit = os.environ.get("S2V_CONFIG_FILE")
     if explicit:
-        return Path(explicit).expanduser()
+        path = Path(explicit).expanduser()
+        if explicit == os.devnull:  # "no config file at all" (used by tests and scripts)
+            return path
+        if not path.is_file():  # a file the user named must exist: running on defaults instead would mislead
+            raise ConfigError(f"config file {path} {'is a folder' if path.is_dir() else 'not found'}",
+                              hint="pass an existing config.toml (--config FILE or S2V_CONFIG_FILE), "
+                                   "or unset it to use the defaults")
+        return path
     local = Path("config.toml")
     if local.is_file():
         return local
@@ -271,9 +302,18 @@ class Settings(BaseSettings):
         return init_settings, env_settings, SeedEnvSource(settings_cls), toml
 
     def secrets(self) -> list[SecretStr]:
-        found = [self.dashscope.api_key, self.oss.access_key_id, self.oss.access_key_secret,
-                 self.pixverse.api_key, self.openai_compat.api_key]
-        return [s for s in found if s is not None]
+        """Every configured secret (any `SecretStr` field of any section, so a new key is never missed)."""
+        found: list[SecretStr] = []
+        for section in (self, *(v for v in self.__dict__.values() if isinstance(v, BaseModel))):
+            found += [v for v in section.__dict__.values() if isinstance(v, SecretStr)]
+        return found
+
+    @model_validator(mode="after")
+    def _register_secrets(self) -> Settings:
+        # However settings are made (file, env, code), their keys are redacted from then on.
+        for secret in self.secrets():
+            register_secret(secret.get_secret_value())
+        return self
 
     def backend_for(self, stage: str) -> str:
         """The backend name for a stage: explicit choice, else the preset."""
@@ -290,20 +330,20 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Load settings and register their secrets for redaction.
+    """Load settings (their secrets are registered for redaction as they validate).
 
     Raises:
-        ConfigError: naming the bad key and file when the config does not validate.
+        ConfigError: naming the bad key and file when the config does not validate, or when a config
+            file named by --config / S2V_CONFIG_FILE does not exist.
     """
+    path = config_file_path()
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ConfigError(f"bad setting {where}: {first['msg']}",
-                          hint=f"check {config_file_path()} and your S2V_*/seed environment variables") from None
+                          hint=f"check {path} and your S2V_*/seed environment variables") from None
     except ValueError as exc:  # TOML syntax errors
-        raise ConfigError(f"cannot read {config_file_path()}: {exc}", hint="fix the TOML syntax") from None
-    for secret in settings.secrets():
-        register_secret(secret.get_secret_value())
+        raise ConfigError(f"cannot read {path}: {exc}", hint="fix the TOML syntax") from None
     return settings

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -11,7 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from s2v_tui.domain.errors import S2VError
+from s2v_tui.domain.errors import S2VError, redact
 from s2v_tui.domain.events import (
     Event,
     LogLine,
@@ -39,14 +41,25 @@ class Reporter(Protocol):
 
 
 class JsonReporter:
-    """One JSON object per line on stdout: the engine's events, plus `error` for failures before a run."""
+    """One JSON object per line on stdout: the engine's events, plus `error` for failures before a run.
+
+    A reader that stops reading (`s2v --run X --json | head -1`) must not stop the render: once the
+    pipe is closed, lines are dropped and the run goes on to the end (and its exit code).
+    """
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
+        self.closed = False
 
     def _write(self, text: str) -> None:
-        self.stream.write(text + "\n")
-        self.stream.flush()
+        if self.closed:
+            return
+        try:
+            self.stream.write(redact(text) + "\n")
+            self.stream.flush()
+        except (BrokenPipeError, ValueError):  # ValueError: the stream was closed under us
+            self.closed = True
+            _silence(self.stream)
 
     def project_opened(self, path: Path, project: Project) -> None:
         self._write(json.dumps({"type": "project", "path": str(path), "id": project.id, "title": project.title,
@@ -66,11 +79,47 @@ class JsonReporter:
         pass
 
 
+class _PipeSafe:
+    """A text stream whose reader may go away (`s2v --run X 2>&1 | head`): writes after that are dropped."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self.closed_by_reader = False
+
+    def write(self, text: str) -> int:
+        if not self.closed_by_reader:
+            try:
+                return self._stream.write(text)
+            except (BrokenPipeError, ValueError):
+                self.closed_by_reader = True
+                _silence(self._stream)
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.closed_by_reader:
+            try:
+                self._stream.flush()
+            except (BrokenPipeError, ValueError):
+                self.closed_by_reader = True
+                _silence(self._stream)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+def _silence(stream: IO[str]) -> None:
+    """Point the stream's file descriptor at /dev/null, so the interpreter's last flush cannot fail either."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+
+
 class HumanReporter:
     """A progress bar per stage (live on a terminal, line by line otherwise) and a final summary."""
 
     def __init__(self, stream: IO[str]) -> None:
-        self.console = Console(file=stream, highlight=False, soft_wrap=True)
+        self.console = Console(file=_PipeSafe(stream), highlight=False, soft_wrap=True)  # type: ignore[arg-type]
         self.live = self.console.is_terminal
         self.progress = Progress(TextColumn("{task.description:<11}"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("{task.fields[note]}"), TimeElapsedColumn(), console=self.console,

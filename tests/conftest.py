@@ -22,7 +22,9 @@ STORY_EN = "# Lamp\n\nAt night the harbour was dark. An old keeper lit the lamp 
 def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """No config file, no seed/S2V env vars, projects in a temp dir."""
     home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("S2V_CONFIG_FILE", str(home / "absent-config.toml"))
+    config = home / "config.toml"
+    config.write_text("# empty: every setting at its default\n", encoding="utf-8")
+    monkeypatch.setenv("S2V_CONFIG_FILE", str(config))
     monkeypatch.setenv("S2V_PROJECTS_DIR", str(home / "projects"))
     for name in list(os.environ):
         if name in SEED_ENV or (name.startswith("S2V_") and name not in ("S2V_CONFIG_FILE", "S2V_PROJECTS_DIR")):

@@ -97,17 +97,67 @@ async def download(client: httpx.AsyncClient, url: str, out: Path, *, provider: 
                              hint="it will be downloaded again; if it keeps failing, regenerate the shot") from None
 
 
+def link_expired(url: str, *, now: float | None = None) -> bool:
+    """A presigned link whose `Expires=<epoch seconds>` (OSS, DashScope results) has passed."""
+    expires = httpx.URL(url).params.get("Expires") or httpx.URL(url).params.get("x-oss-expires")
+    try:
+        return expires is not None and float(expires) <= (time.time() if now is None else now)
+    except ValueError:
+        return False
+
+
+async def download_retrying(fetch: Callable[[], Awaitable[None]], *, attempts: int, base_delay: float,
+                            what: str, log: Callable[[str], None] | None = None) -> None:
+    """Download a paid result, retrying a broken or truncated transfer of the *same* link on its own
+    (a download is free; generating again is not). After `attempts` it raises a TransientError that
+    says the result is kept and the next try downloads it again."""
+    delay = max(base_delay, 0.01)
+    for attempt in range(1, attempts + 1):
+        try:
+            await fetch()
+            return
+        except TransientError as exc:
+            if attempt == attempts:
+                raise TransientError(f"{what}: {exc.message} ({attempts} tries)", retry_after=exc.retry_after,
+                                     hint="the result is paid for and its link kept; the next try downloads "
+                                          "it again instead of generating anew") from None
+            wait = exc.retry_after if exc.retry_after is not None else delay
+            if log:
+                log(f"{what}: {exc.message} — downloading the same link again in {wait:.1f}s")
+            await asyncio.sleep(wait)
+            delay = min(delay * 2, 30.0)
+
+
 async def poll_until(fetch: Callable[[], Awaitable[T | None]], *, interval: float, deadline: float,
-                     what: str, max_interval: float = 30.0) -> T:
+                     what: str, max_interval: float = 30.0,
+                     log: Callable[[str], None] | None = None) -> T:
     """Call `fetch` until it returns a value; the wait grows ×1.5 up to `max_interval`.
+
+    Polls are free, so a throttled or failing poll (a `TransientError`: 429, 5xx, a reset) is retried
+    here until the deadline, honouring Retry-After — it never spends the stage's retry budget, which
+    guards the paid submit.
 
     Raises:
         TaskDeadlineError: `deadline` seconds passed (the task id stays stored, so a rerun resumes).
     """
     give_up = time.monotonic() + deadline
     wait = interval
+    failures = 0
     while True:
-        result = await fetch()
+        try:
+            result = await fetch()
+        except TransientError as exc:
+            failures += 1
+            pause = exc.retry_after if exc.retry_after is not None else wait
+            if time.monotonic() + pause > give_up:
+                raise TaskDeadlineError(f"{what} could not be polled within {deadline:.0f}s: {exc.message}",
+                                        hint="run again later to resume polling the same task "
+                                             "(it is not resubmitted)") from None
+            if log and failures in (1, 10, 100):
+                log(f"{what}: poll failed ({exc.message}); polling again in {pause:.1f}s")
+            await asyncio.sleep(pause)
+            wait = min(wait * 1.5, max_interval)
+            continue
         if result is not None:
             return result
         if time.monotonic() + wait > give_up:

@@ -7,28 +7,53 @@ provider echoes back (or that an SDK puts into an exception) can never reach log
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 from enum import IntEnum
+from urllib.parse import quote, quote_plus
 
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
+MIN_SECRET_LENGTH = 6
+_CREDENTIAL_SHAPES = re.compile(
+    r"(?i)(?<=bearer )[^\s\"',;]{8,}"           # an Authorization header echoed back by a provider
+    r"|\bsk-[A-Za-z0-9_\-]{16,}"              # DashScope / OpenAI-style keys
+    r"|(?<=OSSAccessKeyId=)[^\s&\"']{8,}"      # OSS presigned URL credentials
+    r"|(?<=Signature=)[^\s&\"']{8,}"
+)
+"""Credential-shaped text redacted even when it was never registered (a key from another config)."""
+
+
+def _forms(value: str) -> set[str]:
+    """Every way a secret can appear in text: as configured, stripped, each line, URL- and JSON-escaped."""
+    forms = {value, value.strip()}
+    forms.update(line.strip() for line in value.splitlines())
+    for form in list(forms):
+        forms.update({quote(form, safe=""), quote_plus(form), json.dumps(form)[1:-1]})
+    return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
 
 
 def register_secret(value: str | None) -> None:
-    """Remember a secret so `redact` removes it; short values are ignored to avoid mangling text."""
-    if value and len(value) >= 6:
+    """Remember a secret so `redact` removes it in every form; short values are ignored to avoid mangling text."""
+    if value:
         with _secrets_lock:
-            _secrets.add(value)
+            _secrets.update(_forms(value))
 
 
-def redact(text: str) -> str:
-    """Replace every registered secret in `text` with `***`."""
+def redact_secrets(text: str) -> str:
+    """Replace every registered secret, in every form, with `***` (used on whole project files)."""
     with _secrets_lock:
         secrets = sorted(_secrets, key=len, reverse=True)
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, "***")
     return text
+
+
+def redact(text: str) -> str:
+    """`redact_secrets`, plus anything shaped like a credential (for messages, logs and events)."""
+    return _CREDENTIAL_SHAPES.sub("***", redact_secrets(text))
 
 
 class ExitCode(IntEnum):

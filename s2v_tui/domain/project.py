@@ -12,6 +12,9 @@ from s2v_tui.domain.ids import id_field
 from s2v_tui.domain.shot import Asset, Shot, StageState, utcnow
 
 SCHEMA_VERSION = 1
+MAX_SHOTS = 500
+"""Far more than a film of 6–10 shots needs; a bound so a hostile project.json cannot exhaust memory."""
+MAX_SCRIPT_CHARS = 1_000_000
 
 Language = Literal["zh", "en"]
 
@@ -22,15 +25,25 @@ ASPECT_PRESETS: dict[str, tuple[int, int]] = {
 }
 
 
+MIN_SIDE, MAX_SIDE = 64, 4096
+
+
 def parse_size(value: str) -> tuple[int, int]:
-    """Accept an aspect preset ("9:16"), "720x1280" or the seed's "928*1664"."""
-    text = value.strip().lower()
+    """Accept an aspect preset ("9:16"), "720x1280" or the seed's "928*1664" (ASCII digits, even sides
+    from 64 to 4096).
+
+    Raises:
+        ValueError: saying what is accepted.
+    """
+    text = str(value).strip().lower()
     if text in ASPECT_PRESETS:
         return ASPECT_PRESETS[text]
-    match = re.fullmatch(r"(\d{2,5})\s*[x*×]\s*(\d{2,5})", text)
+    match = re.fullmatch(r"(\d{1,6})\s*[x*×]\s*(\d{1,6})", text, re.ASCII)
     if not match:
-        raise ValueError(f"size {value!r} is not an aspect (9:16, 16:9, 1:1) or WIDTHxHEIGHT")
+        raise ValueError(f"size {value!r} is not an aspect (9:16, 16:9, 1:1) or WIDTHxHEIGHT such as 720x1280")
     width, height = int(match[1]), int(match[2])
+    if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):
+        raise ValueError(f"size {value!r}: width and height must be between {MIN_SIDE} and {MAX_SIDE} pixels")
     if width % 2 or height % 2:
         raise ValueError(f"size {value!r} must have even width and height (H.264 needs it)")
     return width, height
@@ -44,8 +57,8 @@ def detect_language(text: str) -> Language:
 
 
 class VideoFormat(BaseModel):
-    width: int = Field(default=720, ge=64, le=4096)
-    height: int = Field(default=1280, ge=64, le=4096)
+    width: int = Field(default=720, ge=MIN_SIDE, le=MAX_SIDE)
+    height: int = Field(default=1280, ge=MIN_SIDE, le=MAX_SIDE)
     fps: int = Field(default=30, ge=5, le=60)
 
     @model_validator(mode="after")
@@ -77,7 +90,8 @@ class SubtitleSettings(BaseModel):
 
 class MusicSettings(BaseModel):
     path: str | None = None
-    """Background music file (absolute, or relative to the project folder); None = no music."""
+    """Background music, a path inside the project folder (`--music` copies the file into assets/music/);
+    None = no music."""
     volume_db: float = Field(default=-14.0, ge=-40, le=0)
     ducking: bool = True
 
@@ -96,16 +110,16 @@ class Project(BaseModel):
 
     schema_version: int = SCHEMA_VERSION
     id: str
-    title: str
-    script: str = ""
-    style: str = ""
+    title: str = Field(max_length=200)
+    script: str = Field(default="", max_length=MAX_SCRIPT_CHARS)
+    style: str = Field(default="", max_length=500)
     """Visual style applied to every shot (e.g. "水彩插画", "cinematic photo")."""
     language: Language = "zh"
     format: VideoFormat = Field(default_factory=VideoFormat)
     voice: VoiceSettings = Field(default_factory=VoiceSettings)
     subtitles: SubtitleSettings = Field(default_factory=SubtitleSettings)
     music: MusicSettings = Field(default_factory=MusicSettings)
-    shots: list[Shot] = Field(default_factory=list)
+    shots: list[Shot] = Field(default_factory=list, max_length=MAX_SHOTS)
     storyboard: StageState = Field(default_factory=StageState)
     render: RenderState = Field(default_factory=RenderState)
     created_at: datetime = Field(default_factory=utcnow)

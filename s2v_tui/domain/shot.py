@@ -58,6 +58,8 @@ class Asset(BaseModel):
         posix = PurePosixPath(value)
         if not value or "\\" in value or posix.is_absolute() or ".." in posix.parts:
             raise ValueError(f"asset path must be relative and stay inside the project: {value!r}")
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise ValueError(f"asset path contains a control character (NUL, newline…): {value!r}")
         return value
 
 
@@ -88,14 +90,14 @@ class Shot(BaseModel):
 
     id: str
     sequence: int = Field(ge=1)
-    subject: str = ""
-    detail: str = ""
+    subject: str = Field(default="", max_length=500)
+    detail: str = Field(default="", max_length=4000)
     """Visual description; the image prompt is built from it."""
-    narration: str = ""
-    """The spoken line (also the subtitle)."""
+    narration: str = Field(default="", max_length=2000)
+    """The spoken line (also the subtitle); a few sentences — minutes of speech is not one shot."""
     camera: CameraMove = CameraMove.PUSH_IN
-    tone: str = ""
-    image_prompt: str | None = None
+    tone: str = Field(default="", max_length=100)
+    image_prompt: str | None = Field(default=None, max_length=4000)
     """Overrides the prompt derived from subject/detail/style when set."""
     duration: float | None = Field(default=None, gt=0, le=120)
     """Seconds; None means narration length plus a short tail."""

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Literal
 
 from s2v_tui.config import Settings
@@ -14,6 +14,8 @@ from s2v_tui.domain.events import Event, LogLine, StageName, StageProgress
 from s2v_tui.domain.project import Project
 from s2v_tui.domain.shot import RemoteTask, StageState
 from s2v_tui.engine.lanes import Lanes
+from s2v_tui.engine.saver import ProjectSaver
+from s2v_tui.storage.atomic import sha256_file
 from s2v_tui.storage.project_store import ProjectFolder
 
 PROGRESS_INTERVAL = 0.25
@@ -33,13 +35,15 @@ class RunContext:
         self.paid_calls: Counter[str] = Counter()
         self.built: Counter[str] = Counter()
         self.cached: Counter[str] = Counter()
-        self._save_lock = asyncio.Lock()
+        self.saver = ProjectSaver(folder, project)
 
     async def save(self) -> None:
-        """Persist the project (serialised; the JSON is dumped on the loop, written in a thread)."""
-        async with self._save_lock:
-            data, version = self.folder.serialise(self.project)
-            await asyncio.to_thread(self.folder.write, data, version)
+        """Persist the project now (durable on return): for what must survive a crash, like a task id."""
+        await self.saver.save()
+
+    def save_soon(self, then: Callable[[], None] | None = None) -> None:
+        """Persist the project within half a second (what a crash may lose is recoverable from records)."""
+        self.saver.save_soon(then)
 
     def log(self, message: str, level: Literal["debug", "info", "warning", "error"] = "info",
             shot_id: str | None = None) -> None:
@@ -50,7 +54,7 @@ class StageContextImpl:
     """The engine side of `backends.base.StageContext` for one stage of one shot (or the storyboard)."""
 
     def __init__(self, run: RunContext, shot_id: str | None, stage: StageName, state: StageState,
-                 input_hash: str, workdir) -> None:  # type: ignore[no-untyped-def]
+                 input_hash: str, workdir: Path) -> None:
         self.run = run
         self.shot_id = shot_id or "project"
         self.project_id = run.project.id
@@ -60,6 +64,8 @@ class StageContextImpl:
         self.input_hash = input_hash
         self.workdir = workdir
         self._last_progress = 0.0
+        self.moves: list[tuple[Path, str]] = []
+        """Files the builder produced and where they go; moved into place only after the asset's record."""
 
     @property
     def pending_task(self) -> RemoteTask | None:
@@ -84,7 +90,12 @@ class StageContextImpl:
     async def forget_task(self) -> None:
         if self.state.task is not None:
             self.state.task = None
-            await self.run.save()
+            self.run.save_soon()  # a task forgotten too late is polled once more, answers "failed", is forgotten
+
+    def place(self, produced: Path, relative: str) -> str:
+        """Put a produced file at its asset path when the stage commits; returns its sha256."""
+        self.moves.append((produced, relative))
+        return sha256_file(produced)
 
     def count_paid_call(self, provider: str) -> None:
         self.run.paid_calls[provider] += 1

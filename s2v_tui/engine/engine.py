@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 import time
 from collections.abc import AsyncIterator, Collection, Coroutine
 from typing import Any, Literal, TypeVar
@@ -27,6 +26,7 @@ from s2v_tui.domain.events import (
     RunStarted,
     RunStatus,
     StageFailed,
+    StageName,
     StageSkipped,
 )
 from s2v_tui.domain.project import Project
@@ -35,9 +35,9 @@ from s2v_tui.engine import final_stage
 from s2v_tui.engine.cancel import CancelToken
 from s2v_tui.engine.context import RunContext
 from s2v_tui.engine.lanes import Lanes, lane_widths
-from s2v_tui.engine.plan import make_plan
+from s2v_tui.engine.plan import make_plan, music_file
 from s2v_tui.engine.stages import StageError, StageRunner
-from s2v_tui.engine.storyboard import generate
+from s2v_tui.engine.storyboard import generate, storyboard_request
 from s2v_tui.storage.project_store import ProjectFolder
 
 T = TypeVar("T")
@@ -123,9 +123,16 @@ class Engine:
         status: RunStatus = "failed"
         final_path = srt_path = None
         duration = None
+        refused = self.refusal(project, shots, storyboard)
+        if refused is not None:  # refused before anything is written: the project stays exactly as it was
+            stage, info = refused[0], ErrorInfo.from_exception(refused[1])
+            run.emit(StageFailed(shot_id=None, stage=stage, error=info))
+            run.emit(RunFinished(status="failed", failures=[Failure(shot_id=None, stage=stage, error=info)],
+                                 seconds=round(time.monotonic() - started, 3)))
+            return
         try:
             self._reset_interrupted(project)
-            shutil.rmtree(self.folder.assets_dir / ".work", ignore_errors=True)  # scratch of a killed run
+            self.folder.clear_scratch()  # scratch of a killed run
             storyboard_paid = self.backends.storyboard.info.paid_provider
             if storyboard == "regenerate" or (storyboard == "auto" and not project.shots):
                 if storyboard_paid:
@@ -167,11 +174,33 @@ class Engine:
         finally:
             self._reset_interrupted(project)
             with contextlib.suppress(S2VError, OSError):
-                self.folder.save(project)  # synchronously: even a cancelled run leaves a consistent file
+                run.saver.flush_sync()  # synchronously: even a cancelled run leaves a consistent file
             failures = [Failure(shot_id=s, stage=st, error=e) for s, st, e in runner.failures]
             run.emit(RunFinished(status=status, final_path=final_path, srt_path=srt_path, duration=duration,
                                  failures=failures, built=dict(run.built), cached=dict(run.cached),
                                  paid_calls=dict(run.paid_calls), seconds=round(time.monotonic() - started, 3)))
+
+    def refusal(self, project: Project, shots: Collection[str] | None,
+                storyboard: StoryboardMode = "auto") -> tuple[StageName, S2VError] | None:
+        """Why a run must not start, found before it writes anything (links in the project's own folders,
+        a script with no words, unknown shot ids, music outside the project), and the stage it concerns."""
+        try:
+            self.folder.check_tree()
+            music_file(project, self.folder)
+        except S2VError as exc:
+            return "final", exc
+        try:
+            if storyboard == "regenerate" or (storyboard == "auto" and not project.shots):
+                storyboard_request(project)
+                return None
+        except S2VError as exc:
+            return "storyboard", exc
+        try:
+            if shots is not None:
+                self._select(project, shots)
+        except S2VError as exc:
+            return "final", exc
+        return None
 
     @staticmethod
     def _select(project: Project, shots: Collection[str] | None) -> list[Shot]:
@@ -182,7 +211,8 @@ class Engine:
         wanted = set(shots)
         unknown = wanted - {shot.id for shot in project.shots}
         if unknown:
-            raise BadInputError(f"unknown shot ids: {', '.join(sorted(unknown))}")
+            raise BadInputError(f"unknown shot ids: {', '.join(sorted(unknown))}",
+                                hint=f"the project's shots: {', '.join(shot.id for shot in project.shots)}")
         return [shot for shot in project.shots if shot.id in wanted]
 
     @staticmethod

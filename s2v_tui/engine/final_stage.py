@@ -3,11 +3,13 @@ and output/final.srt (every segment's cues shifted to its place in the film)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from s2v_tui.backends.base import BackendInfo
 from s2v_tui.domain.errors import MediaError
-from s2v_tui.domain.shot import Asset, utcnow
+from s2v_tui.domain.project import Project
+from s2v_tui.domain.shot import Asset
 from s2v_tui.engine import recipes
 from s2v_tui.engine.context import RunContext, StageContextImpl
 from s2v_tui.engine.plan import asset_valid, music_file
@@ -32,7 +34,8 @@ def film_cues(segments: list[Asset]) -> list[Cue]:
 
 async def _sound_track(run: RunContext, runner: StageRunner, ctx: StageContextImpl, segments: list[Asset],
                        music: Path | None, music_sha: str | None, total: float) -> Asset:
-    """The cached sound track, or a new one mixed from the segments' WAVs (+ music)."""
+    """The cached sound track (or one an interrupted run left complete), else a new one mixed from the
+    segments' WAVs (+ music), committed as its own asset before the join uses it."""
     project, folder, render = run.project, run.folder, run.settings.render
     input_hash = recipes.film_audio_hash(project, segments, music_sha, render)
     old = project.render.audio
@@ -40,19 +43,33 @@ async def _sound_track(run: RunContext, runner: StageRunner, ctx: StageContextIm
         assert old is not None
         ctx.log("sound track unchanged: reused, the join is a stream copy")
         return old
-    out = ctx.workdir / "audio.m4a"
-    bed = MusicBed(music, project.music.volume_db, project.music.ducking) if music else None
-    measured = await render_film_audio(
-        [folder.resolve(s.meta["wav"]) for s in segments], out, workdir=ctx.workdir, music=bed,
-        sample_rate=render.sample_rate, target_lufs=render.loudness_lufs, total_seconds=total,
-        on_progress=lambda f: ctx.progress(0.9 * f, "sound track"))
-    rel = folder.asset_relpath("film", "audio", input_hash, ".m4a")
-    info = BackendInfo(name="ffmpeg", model="aac", lane="encode")
-    asset = runner.make_asset(info, rel, runner.place(out, rel), "audio/mp4", input_hash, measured_lufs=measured)
+    adopted = folder.records.adoptable("film", "audio", input_hash, folder.asset_ok)
+    if adopted is not None:
+        asset = adopted
+    else:
+        out = ctx.workdir / "audio.m4a"
+        bed = MusicBed(music, project.music.volume_db, project.music.ducking) if music else None
+        measured = await render_film_audio(
+            [folder.resolve(s.meta["wav"]) for s in segments], out, workdir=ctx.workdir, music=bed,
+            sample_rate=render.sample_rate, target_lufs=render.loudness_lufs, total_seconds=total,
+            on_progress=lambda f: ctx.progress(0.9 * f, "sound track"))
+        rel = folder.asset_relpath("film", "audio", input_hash, ".m4a")
+        info = BackendInfo(name="ffmpeg", model="aac", lane="encode")
+        asset = runner.make_asset(info, rel, sha256_file(out), "audio/mp4", input_hash, measured_lufs=measured)
+        await asyncio.to_thread(folder.records.commit, "film", "audio", asset, [(out, rel)])
     project.render.audio = asset
-    await run.save()  # the project points at the new track before the old file goes
-    runner.discard(old, asset)
+    run.save_soon(then=lambda: runner.discard("film", "audio", old, asset))  # the old file goes once saved
     return asset
+
+
+def _record_render(project: Project, final: Asset) -> None:
+    """What the render pane shows, from the final asset (built, reused or adopted alike)."""
+    srt = final.meta.get("srt")
+    if srt:
+        project.render.srt = Asset(path=srt, sha256=final.meta["srt_sha256"], media_type="application/x-subrip",
+                                   backend="pysubs2", input_hash=final.input_hash, created_at=final.created_at)
+    project.render.duration = final.meta.get("duration")
+    project.render.rendered_at = final.created_at
 
 
 async def join(run: RunContext, runner: StageRunner, segments: list[Asset]) -> Asset:
@@ -74,13 +91,10 @@ async def join(run: RunContext, runner: StageRunner, segments: list[Asset]) -> A
             raise MediaError("the joined film is missing its video or audio stream")
         srt = ctx.workdir / "final.srt"
         write_srt(film_cues(segments), srt)
-        srt_sha = runner.place(srt, FINAL_SRT)
-        project.render.srt = Asset(path=FINAL_SRT, sha256=srt_sha, media_type="application/x-subrip",
-                                   backend="pysubs2", input_hash=input_hash, created_at=utcnow())
-        project.render.duration = round(media.duration, 3)
-        project.render.rendered_at = utcnow()
-        return runner.make_asset(info, FINAL_MP4, runner.place(out, FINAL_MP4), "video/mp4", input_hash,
+        return runner.make_asset(info, FINAL_MP4, ctx.place(out, FINAL_MP4), "video/mp4", input_hash,
                                  duration=round(media.duration, 3), measured_lufs=sound.meta.get("measured_lufs"),
-                                 shots=len(segments))
+                                 shots=len(segments), srt=FINAL_SRT, srt_sha256=ctx.place(srt, FINAL_SRT))
 
-    return await runner.run_stage(None, "final", project.render.state, input_hash, info, "encode", build)
+    final = await runner.run_stage(None, "final", project.render.state, input_hash, info, "encode", build)
+    _record_render(project, final)
+    return final

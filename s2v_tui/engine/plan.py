@@ -20,6 +20,7 @@ from s2v_tui.engine import recipes
 from s2v_tui.media.fonts import cjk_font
 from s2v_tui.storage.atomic import sha256_file
 from s2v_tui.storage.project_store import ProjectFolder
+from s2v_tui.storage.records import asset_files
 
 Freshness = Literal["fresh", "stale", "missing", "failed"]
 
@@ -28,10 +29,7 @@ def asset_valid(folder: ProjectFolder, asset: Asset | None, input_hash: str | No
     """The asset was made from exactly these inputs and its file(s) are intact."""
     if asset is None or input_hash is None or asset.input_hash != input_hash:
         return False
-    if not folder.asset_ok(asset.path, asset.sha256):
-        return False
-    companion = asset.meta.get("wav")
-    return companion is None or folder.asset_ok(companion, asset.meta.get("wav_sha256", ""))
+    return all(folder.asset_ok(rel, sha) for rel, sha in asset_files(asset))
 
 
 @dataclass
@@ -53,13 +51,19 @@ def _freshness(folder: ProjectFolder, shot: Shot, stage: Stage, input_hash: str 
 
 
 def music_file(project: Project, folder: ProjectFolder) -> Path | None:
-    """The background music file, resolved against the project folder; BadInputError if missing."""
+    """The background music file inside the project folder; BadInputError if it is missing or outside
+    (a shared project must not make s2v read `/proc/self/environ` as "music")."""
     if not project.music.path:
         return None
-    path = Path(project.music.path).expanduser()
-    path = path if path.is_absolute() else folder.path / path
+    try:
+        path = folder.resolve(project.music.path)
+    except BadInputError:
+        raise BadInputError(f"background music {project.music.path!r} is outside the project folder",
+                            hint=f"copy it in with `s2v --run {folder.path} --music FILE`, or remove music.path "
+                                 "from project.json") from None
     if not path.is_file():
-        raise BadInputError(f"background music {path} not found", hint="fix music.path in the project or remove it")
+        raise BadInputError(f"background music {project.music.path} not found in the project",
+                            hint=f"add it again with `s2v --run {folder.path} --music FILE`, or remove music.path")
     return path
 
 

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from PIL import Image
@@ -25,10 +23,12 @@ from s2v_tui.backends.registry import BackendSet
 from s2v_tui.domain.errors import BadInputError, MediaError, S2VError
 from s2v_tui.domain.events import ArtifactReady, ErrorInfo, StageFailed, StageFinished, StageName, StageStarted
 from s2v_tui.domain.shot import Asset, Shot, Stage, StageState, StageStatus, utcnow
+from s2v_tui.domain.text import has_words
 from s2v_tui.engine import recipes
 from s2v_tui.engine.context import RunContext, StageContextImpl
 from s2v_tui.engine.plan import asset_valid
 from s2v_tui.engine.retry import with_retries
+from s2v_tui.faults import fault_point
 from s2v_tui.media.fonts import cjk_font
 from s2v_tui.media.kenburns import MEDIA_TYPE as MOTION_TYPE
 from s2v_tui.media.kenburns import MotionPlan, MotionRenderer
@@ -36,7 +36,7 @@ from s2v_tui.media.loudness import gain_db, measure_file
 from s2v_tui.media.probe import probe, verify_audio, verify_image, verify_video
 from s2v_tui.media.segment import SegmentJob, SegmentSource, encode_segment
 from s2v_tui.media.subtitles import Cue, WordTiming, build_cues, layout_for, write_ass
-from s2v_tui.storage.atomic import fsync_dir, sha256_file
+from s2v_tui.storage.records import asset_files
 
 Builder = Callable[[StageContextImpl], Awaitable[Asset]]
 
@@ -61,23 +61,35 @@ class StageRunner:
         self.failures: list[tuple[str | None, StageName, ErrorInfo]] = []
 
     # -- the generic stage -------------------------------------------------------------------
-    async def run_stage(self, shot: Shot | None, stage: StageName, state: StageState, input_hash: str,
-                     info: BackendInfo, lane: str, build: Builder) -> Asset:
-        shot_id = shot.id if shot else None
+    def reuse(self, owner: str, stage: StageName, state: StageState, input_hash: str) -> Asset | None:
+        """The asset for these inputs without building: the one project.json names, or one whose record
+        and files a killed run left complete on disk (adopted, so nothing is made or paid twice)."""
         if asset_valid(self.folder, state.asset, input_hash):
-            assert state.asset is not None
+            return state.asset
+        adopted = self.folder.records.adoptable(owner, stage, input_hash, self.folder.asset_ok)
+        if adopted is not None:
+            old, state.asset, state.task = state.asset, adopted, None
+            self.run.log(f"{stage}: adopted {adopted.path}, complete on disk from an interrupted run", "info",
+                         None if owner == "film" else owner)
+            self.run.save_soon(then=lambda: self.discard(owner, stage, old, adopted))
+        return adopted
+
+    async def run_stage(self, shot: Shot | None, stage: StageName, state: StageState, input_hash: str,
+                        info: BackendInfo, lane: str, build: Builder) -> Asset:
+        shot_id = shot.id if shot else None
+        owner = shot_id or "film"
+        reused = self.reuse(owner, stage, state, input_hash)
+        if reused is not None:
             if state.status != StageStatus.DONE or state.error:
                 state.status, state.error = StageStatus.DONE, None
             self.run.cached[stage] += 1
-            self.run.emit(StageFinished(shot_id=shot_id, stage=stage, path=state.asset.path, cached=True))
-            return state.asset
+            self.run.emit(StageFinished(shot_id=shot_id, stage=stage, path=reused.path, cached=True))
+            return reused
         previous_status = state.status
-        state.status, state.error = StageStatus.RUNNING, None
-        await self.run.save()
+        state.status, state.error = StageStatus.RUNNING, None  # saved with the outcome, not on its own
         self.run.emit(StageStarted(shot_id=shot_id, stage=stage, backend=info.name))
         started = time.monotonic()
-        workdir = self.folder.assets_dir / ".work" / f"{shot_id or 'final'}-{stage}-{uuid.uuid4().hex[:8]}"
-        workdir.mkdir(parents=True, exist_ok=True)
+        workdir = self.folder.scratch_dir(f"{owner}-{stage}-{uuid.uuid4().hex[:8]}")
         try:
             async with self.run.lanes(lane):
                 started = time.monotonic()  # time the work, not the wait for a free lane
@@ -86,7 +98,13 @@ class StageRunner:
                 def on_retry(attempt: int, exc: BaseException, delay: float) -> None:
                     ctx.log(f"{stage}: {exc} — retrying in {delay:.1f}s (attempt {attempt + 1})", "warning")
 
-                asset = await with_retries(lambda: build(ctx), self.run.settings.retry, on_retry=on_retry)
+                async def attempt() -> Asset:
+                    ctx.moves.clear()
+                    return await build(ctx)
+
+                asset = await with_retries(attempt, self.run.settings.retry, on_retry=on_retry)
+                await asyncio.to_thread(self.folder.records.commit, owner, stage, asset, list(ctx.moves))
+                fault_point("place")
         except asyncio.CancelledError:
             # No await here: a second cancellation could interrupt it. The engine saves once at the end.
             state.status = previous_status if previous_status != StageStatus.RUNNING else StageStatus.PENDING
@@ -96,7 +114,7 @@ class StageRunner:
             if not isinstance(exc, S2VError):
                 self.run.log(f"internal error in {stage}: {error.message}", "error", shot_id)
             state.status, state.error = StageStatus.FAILED, str(error)
-            await self.run.save()
+            self.run.save_soon()
             self.failures.append((shot_id, stage, error))
             self.run.emit(StageFailed(shot_id=shot_id, stage=stage, error=error))
             raise StageError(stage, error) from exc
@@ -105,30 +123,26 @@ class StageRunner:
         old = state.asset
         state.asset, state.status, state.error = asset, StageStatus.DONE, None
         state.task = None  # the remote task is paid for and its result stored: nothing left to resume
-        await self.run.save()
-        self.discard(old, asset)
+        self.run.save_soon(then=lambda: self.discard(owner, stage, old, asset))
         self.run.built[stage] += 1
         self.run.emit(StageFinished(shot_id=shot_id, stage=stage, path=asset.path,
                                     seconds=round(time.monotonic() - started, 3)))
         self.run.emit(ArtifactReady(shot_id=shot_id, stage=stage, path=asset.path, media_type=asset.media_type))
         return asset
 
-    def place(self, produced: Path, relative: str) -> str:
-        target = self.folder.resolve(relative)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(produced, target)
-        fsync_dir(target.parent)
-        return sha256_file(target)
-
-    def discard(self, old: Asset | None, new: Asset) -> None:
-        """Remove a superseded asset file unless something still points at it (call after saving)."""
+    def discard(self, owner: str, stage: str, old: Asset | None, new: Asset) -> None:
+        """Remove a superseded asset's files and record unless something still points at them
+        (runs only once project.json names the new asset)."""
         if old is None or old.path == new.path:
             return
         referenced = {s.asset.path for sh in self.project.shots for s in sh.stages.values() if s.asset}
-        for rel in (old.path, old.meta.get("wav")):
-            if rel and rel not in referenced and rel.startswith("assets/"):
+        referenced |= {a.path for a in (self.project.render.audio, self.project.render.state.asset) if a}
+        for rel, _ in asset_files(old):
+            if rel not in referenced and rel.startswith("assets/"):
                 with contextlib.suppress(OSError, BadInputError):
                     self.folder.resolve(rel).unlink()
+        if old.input_hash != new.input_hash:
+            self.folder.records.forget(owner, stage, old)
 
     def make_asset(self, info: BackendInfo, path: str, sha: str, media_type: str, input_hash: str,
                **meta: Any) -> Asset:
@@ -155,7 +169,7 @@ class StageRunner:
                 ext = ".jpg" if image.format == "JPEG" else ".png"
             rel = self.folder.asset_relpath(shot.id, "keyframe", input_hash, ext)
             media_type = "image/jpeg" if ext == ".jpg" else "image/png"
-            return self.make_asset(info, rel, self.place(out, rel), media_type, input_hash, width=width, height=height)
+            return self.make_asset(info, rel, ctx.place(out, rel), media_type, input_hash, width=width, height=height)
 
         return await self.run_stage(shot, "keyframe", shot.stages[Stage.KEYFRAME], input_hash, info, info.lane, build)
 
@@ -170,12 +184,16 @@ class StageRunner:
                                rate=self.project.voice.rate, sample_rate=self.render.sample_rate, tone=shot.tone)
 
         async def build(ctx: StageContextImpl) -> Asset:
+            if not has_words(shot.narration):
+                raise BadInputError(f"{shot.id} has no words to narrate" if shot.narration.strip()
+                                    else f"{shot.id} has no narration to speak",
+                                    hint="write a narration line for it, or delete the shot")
             out = ctx.workdir / "voice.wav"
             result = await backend.speak(request, out, ctx)
             await asyncio.to_thread(verify_audio, out)
             lufs = await measure_file(out)
             rel = self.folder.asset_relpath(shot.id, "voice", input_hash, ".wav")
-            return self.make_asset(info, rel, self.place(out, rel), "audio/wav", input_hash,
+            return self.make_asset(info, rel, ctx.place(out, rel), "audio/wav", input_hash,
                                duration=round(result.duration, 4), lufs=lufs,
                                timings=[[t.char_start, round(t.start, 4)] for t in result.timings])
 
@@ -203,11 +221,11 @@ class StageRunner:
                 plan_file = ctx.workdir / "clip.json"
                 plan_file.write_text(result.motion.model_dump_json(indent=2), encoding="utf-8")
                 rel = self.folder.asset_relpath(shot.id, "clip", input_hash, ".json")
-                return self.make_asset(info, rel, self.place(plan_file, rel), MOTION_TYPE, input_hash,
+                return self.make_asset(info, rel, ctx.place(plan_file, rel), MOTION_TYPE, input_hash,
                                    kind="motion", duration=seconds)
             media = await asyncio.to_thread(verify_video, out)
             rel = self.folder.asset_relpath(shot.id, "clip", input_hash, ".mp4")
-            return self.make_asset(info, rel, self.place(out, rel), "video/mp4", input_hash, kind="video",
+            return self.make_asset(info, rel, ctx.place(out, rel), "video/mp4", input_hash, kind="video",
                                duration=round(media.duration, 4), width=media.video[0].width,
                                height=media.video[0].height)
 
@@ -253,8 +271,8 @@ class StageRunner:
                                  f"expected {frames}")
             rel = self.folder.asset_relpath(shot.id, "segment", input_hash, ".mp4")
             rel_wav = self.folder.asset_relpath(shot.id, "segment", input_hash, ".wav")
-            wav_sha = self.place(out_wav, rel_wav)
-            return self.make_asset(info, rel, self.place(out_mp4, rel), "video/mp4", input_hash,
+            wav_sha = ctx.place(out_wav, rel_wav)
+            return self.make_asset(info, rel, ctx.place(out_mp4, rel), "video/mp4", input_hash,
                                frames=frames, duration=frames / fmt.fps, wav=rel_wav, wav_sha256=wav_sha,
                                cues=[c.model_dump() for c in cues])
 

@@ -9,6 +9,7 @@ from s2v_tui.domain.errors import BadInputError
 from s2v_tui.domain.events import StageFinished, StageStarted, StoryboardReady
 from s2v_tui.domain.project import Project
 from s2v_tui.domain.shot import Shot, StageStatus
+from s2v_tui.domain.text import NO_WORDS_HINT, has_words
 from s2v_tui.engine.context import RunContext, StageContextImpl
 from s2v_tui.engine.retry import with_retries
 
@@ -24,6 +25,8 @@ def storyboard_request(project: Project) -> StoryboardRequest:
                             hint="split it into several projects (one per chapter)")
     if "\x00" in script:
         raise BadInputError("the script contains NUL bytes (is it a binary file?)", hint="pass a UTF-8 text file")
+    if not has_words(script):
+        raise BadInputError("the script has no words to narrate", hint=NO_WORDS_HINT)
     return StoryboardRequest(script=script, style=project.style, language=project.language)
 
 
@@ -65,8 +68,13 @@ async def generate(run: RunContext, backend: StoryboardBackend) -> int:
     ctx = StageContextImpl(run, None, "storyboard", state, "", run.folder.assets_dir)
     async with run.lanes(backend.info.lane):
         drafts = await with_retries(lambda: backend.storyboard(request, ctx), run.settings.retry)
+    spoken = [draft for draft in drafts if has_words(draft.narration)]
+    if len(spoken) < len(drafts):
+        run.log(f"storyboard: dropped {len(drafts) - len(spoken)} shot(s) whose narration has no words", "warning")
+    drafts = spoken
     if not drafts:
-        raise BadInputError("the storyboard came back empty", hint="check the script, or try another storyboard backend")
+        raise BadInputError("the storyboard came back empty (no shot has words to narrate)",
+                            hint="check the script, or try another storyboard backend")
     apply_drafts(project, drafts)
     state.status = StageStatus.DONE
     await run.save()

@@ -19,6 +19,7 @@ from typing import Any
 import ffmpeg as ffmpeg_graph
 
 from s2v_tui.domain.errors import MediaError
+from s2v_tui.faults import fault_point
 
 ProgressCallback = Callable[[float], None]
 
@@ -125,6 +126,7 @@ async def run_ffmpeg(
         detail = " | ".join(line for line in stderr_tail if line) or f"exit code {code}"
         raise MediaError(f"{what} failed: {detail}",
                          hint="the input media may be broken; rerun to rebuild it, or report this with the log")
+    fault_point("encode")
     if on_progress:
         on_progress(1.0)
 

@@ -1,7 +1,7 @@
 """Crash-safe file writes: temp file in the same folder, fsync, `os.replace`, fsync the folder.
 
 A reader (or a process killed at any instant) sees either the old file or the new one, never a torn
-write; temp files that a SIGKILL leaves behind are named `.*.tmp` and swept by `sweep_temp_files`.
+write; temp files that a SIGKILL leaves behind are named `.<name>.<8 hex>.tmp` and swept by `sweep_temp_files`.
 """
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 TEMP_SUFFIX = ".tmp"
@@ -52,18 +53,31 @@ def atomic_output(path: Path) -> Iterator[Path]:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    with atomic_output(path) as tmp:
-        tmp.write_bytes(data)
+    """Write `path` atomically. The temp file is created exclusively (O_EXCL: never through an existing
+    name or link) and `os.replace` swaps the directory entry, so a link at `path` is replaced, not followed."""
+    with atomic_output(path) as tmp, open(tmp, "xb") as handle:
+        handle.write(data)
 
 
-def sweep_temp_files(folder: Path) -> int:
-    """Remove temp files left by a killed process; returns how many were removed."""
+def _temp_pattern(names: Iterable[str]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(name) for name in names)
+    return re.compile(rf"\.({alternatives})\.[0-9a-f]{{8}}{re.escape(TEMP_SUFFIX)}")
+
+
+def sweep_temp_files(folder: Path, names: Iterable[str]) -> int:
+    """Remove the temp files a killed writer left for `names` directly in `folder`; returns how many.
+
+    Only s2v's own temp names (`.<name>.<8 hex>.tmp`) are touched, and only in `folder` itself — never
+    below it, never through a link — so a stray `.draft.tmp` of the user's is never deleted.
+    """
+    pattern = _temp_pattern(names)
     removed = 0
     if folder.is_dir():
-        for tmp in folder.rglob(f".*{TEMP_SUFFIX}"):
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-                removed += 1
+        for entry in os.scandir(folder):
+            if pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed += 1
     return removed
 
 

@@ -47,11 +47,17 @@ MIGRATIONS: dict[int, Callable[[Document], Document]] = {0: _from_seed}
 """MIGRATIONS[n] turns a version-n document into a version-(n+1) document."""
 
 
-def migrate(data: Document, *, source: str = "project.json") -> tuple[Document, bool]:
-    """Return the document at the current schema version and whether it changed."""
+def migrate(data: Document, *, source: str = "project.json", hint: str | None = None) -> tuple[Document, bool]:
+    """Return the document at the current schema version and whether it changed.
+
+    Args:
+        hint: what to do when the file is unusable (the store passes "restore the backup…").
+    """
     version = data.get("schema_version", 0)
-    if not isinstance(version, int) or version < 0:
-        raise ProjectCorruptError(f"{source}: schema_version {version!r} is not a version number")
+    fix = hint or f"set schema_version to {SCHEMA_VERSION} (a whole number) in {source}, or restore a good copy"
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise ProjectCorruptError(f"{source}: schema_version {version!r} is not a version number "
+                                  f"(this s2v writes {SCHEMA_VERSION})", hint=fix)
     if version > SCHEMA_VERSION:
         raise ProjectCorruptError(
             f"{source} was written by a newer s2v (schema {version}, this one reads up to {SCHEMA_VERSION})",
@@ -59,7 +65,11 @@ def migrate(data: Document, *, source: str = "project.json") -> tuple[Document, 
         )
     changed = False
     while version < SCHEMA_VERSION:
-        data = MIGRATIONS[version](data)
+        try:
+            data = MIGRATIONS[version](data)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:  # hand-edited or foreign documents
+            raise ProjectCorruptError(f"{source}: cannot upgrade it from schema {version}: "
+                                      f"{type(exc).__name__}: {exc}", hint=fix) from None
         version = data["schema_version"]
         changed = True
     return data, changed

@@ -1,7 +1,9 @@
 """One folder per project: `project.json`, `assets/`, `output/`; the only code that writes project.json.
 
-- Writes are atomic (`storage.atomic`), and every successful save also refreshes `project.json.bak`,
-  the last good copy.
+- Writes are atomic (`storage.atomic`); `project.json.bak`, the last good copy, is refreshed from a
+  successful save at most every `BACKUP_INTERVAL` seconds and when the project is closed.
+- Nothing is ever written through a symbolic link, and a folder that is neither a project nor empty is
+  never locked, swept or written (`storage.safety`).
 - A corrupt or schema-invalid project.json is never overwritten: loading raises `ProjectCorruptError`
   naming the file, and `restore_backup()` moves the bad file aside before restoring the copy.
 - A lock (`.s2v.lock`, fcntl via filelock) keeps two processes from writing one project; the holder's
@@ -10,11 +12,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,17 +26,26 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 from pydantic import ValidationError
 
-from s2v_tui.domain.errors import BadInputError, ProjectCorruptError, ProjectLockedError
+from s2v_tui.domain.errors import BadInputError, ProjectCorruptError, ProjectLockedError, redact_secrets
 from s2v_tui.domain.ids import validate_id
-from s2v_tui.domain.project import Project
+from s2v_tui.domain.project import MAX_SHOTS, Project
 from s2v_tui.domain.shot import utcnow
+from s2v_tui.faults import fault_point
 from s2v_tui.storage.atomic import atomic_write_bytes, sha256_file, sweep_temp_files
 from s2v_tui.storage.migrations import migrate
+from s2v_tui.storage.records import AssetRecords
+from s2v_tui.storage.safety import LINK_HINT, UnsafePathError, entries_without_links, inside, real_dir, refuse_link
 
 PROJECT_FILE = "project.json"
 BACKUP_FILE = "project.json.bak"
 LOCK_FILE = ".s2v.lock"
 LOCK_OWNER_FILE = ".s2v.lock.owner"
+MAX_PROJECT_BYTES = 32_000_000
+"""Far above any real project (hundreds of shots are a few MB); a bigger file is refused with a message."""
+BACKUP_INTERVAL = 30.0
+SCRATCH = "assets/.work"
+OWN_FILES = (PROJECT_FILE, BACKUP_FILE, LOCK_OWNER_FILE)
+"""The files s2v writes atomically at the top of a project (their temp files are the only ones it sweeps)."""
 
 
 def _describe_validation(error: ValidationError) -> str:
@@ -59,14 +72,27 @@ class ProjectFolder:
         self._version = 0
         self._written_version = 0
         self._hash_memo: dict[tuple[str, int, int], str] = {}
+        self._unbacked: bytes | None = None
+        self._backed_up_at = float("-inf")
+        self.records = AssetRecords(self.path, self.resolve)
 
     # -- locking -----------------------------------------------------------------------------
     def lock(self) -> ProjectFolder:
-        """Take the write lock (non-blocking). Raises `ProjectLockedError` naming the holder."""
+        """Take the write lock (non-blocking). Raises `ProjectLockedError` naming the holder.
+
+        The folder must hold a project, or be missing or empty (a project about to be created): s2v
+        never puts its lock, scratch or project files into a folder of someone else's files.
+        """
         if self._lock is not None:
             return self
-        self.path.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(self.path / LOCK_FILE), timeout=0, thread_local=False)
+        self._check_is_ours()
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # under a file, read-only, /proc…
+            raise BadInputError(f"cannot create the project folder {self.path}: {exc.strerror}",
+                                hint="choose a writable folder (e.g. under your home folder)") from None
+        lock_path = refuse_link(self.path / LOCK_FILE, what=LOCK_FILE)
+        lock = FileLock(str(lock_path), timeout=0, thread_local=False)
         try:
             lock.acquire()
         except Timeout:
@@ -74,22 +100,59 @@ class ProjectFolder:
                 f"project {self.path} is open in another s2v process ({self.lock_holder()})",
                 hint="close the other s2v, or open this project read-only",
             ) from None
+        except OSError as exc:  # e.g. ELOOP: the lock file became a link after the check
+            raise UnsafePathError(f"cannot lock {lock_path}: {exc.strerror}", hint=LINK_HINT) from None
         self._lock = lock
-        owner = {"pid": os.getpid(), "host": socket.gethostname(), "since": utcnow().isoformat()}
-        (self.path / LOCK_OWNER_FILE).write_text(json.dumps(owner))
-        sweep_temp_files(self.path)  # temp files of a killed writer; safe: we hold the lock
+        try:
+            owner = {"pid": os.getpid(), "host": socket.gethostname(), "since": utcnow().isoformat()}
+            # Replaces whatever entry is there (a planted link included) and never writes through it.
+            atomic_write_bytes(self.path / LOCK_OWNER_FILE, json.dumps(owner).encode())
+            sweep_temp_files(self.path, OWN_FILES)  # temp files of a killed writer; safe: we hold the lock
+            self.check_tree()
+        except BaseException:
+            self.unlock()
+            raise
         return self
+
+    def _check_is_ours(self) -> None:
+        """Refuse folders that are neither an s2v project nor empty, before anything is written there."""
+        if self.path.exists() and not self.path.is_dir():
+            raise BadInputError(f"{self.path} is a file, not a project folder",
+                                hint="pass a project folder, or a new folder name for --out")
+        refuse_link(self.json_path, what=PROJECT_FILE)
+        if self.exists() or refuse_link(self.backup_path, what=BACKUP_FILE).is_file() or not self.path.exists():
+            return
+        try:
+            foreign = [p.name for p in self.path.iterdir() if p.name not in (LOCK_FILE, LOCK_OWNER_FILE)]
+        except OSError as exc:
+            raise BadInputError(f"cannot read {self.path}: {exc.strerror}", hint="check its permissions") from None
+        if foreign:
+            raise BadInputError(
+                f"{self.path} is not an s2v project ({PROJECT_FILE} not found) and is not empty",
+                hint="pass a folder made by s2v, a story file to start a new project, "
+                     "or a new or empty folder for --out")
+
+    def check_tree(self) -> None:
+        """Refuse a project whose own files or folders are symbolic links (they could point anywhere)."""
+        for name in (PROJECT_FILE, BACKUP_FILE, "assets", "output"):
+            refuse_link(self.path / name, what=name)
+        for folder in (self.assets_dir, self.output_dir):
+            if folder.is_dir():
+                entries_without_links(folder)
 
     def lock_holder(self) -> str:
         try:
-            owner = json.loads((self.path / LOCK_OWNER_FILE).read_text())
+            owner = json.loads(refuse_link(self.path / LOCK_OWNER_FILE).read_text())
             return f"pid {owner['pid']} on {owner['host']} since {owner['since'][:19]}"
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, TypeError, BadInputError):
             return "holder unknown"
 
     def unlock(self) -> None:
         if self._lock is not None:
-            (self.path / LOCK_OWNER_FILE).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                (self.path / LOCK_OWNER_FILE).unlink(missing_ok=True)  # unlink removes a link, never its target
+            with contextlib.suppress(OSError), self._write_lock:
+                self._write_backup()
             self._lock.release()
             self._lock = None
 
@@ -108,32 +171,46 @@ class ProjectFolder:
         return self.json_path.is_file()
 
     def load(self) -> Project:
-        """Read, migrate and validate project.json.
+        """Read, migrate and validate project.json (nothing is written: a migrated project is saved by
+        the first real change).
 
         Raises:
             ProjectCorruptError: the file is not JSON or not a valid project (file left untouched).
-            BadInputError: there is no project here.
+            BadInputError: there is no project here, or project.json is a link or too large.
         """
+        refuse_link(self.json_path, what=PROJECT_FILE)
         if not self.exists():
             raise BadInputError(f"no project at {self.path} ({PROJECT_FILE} not found)",
                                 hint="pass a story file to start a new project, or a folder made by s2v")
+        size = self.json_path.stat().st_size
+        if size > MAX_PROJECT_BYTES:
+            raise ProjectCorruptError(
+                f"{self.json_path} is {size // 1_000_000} MB; a project file is at most "
+                f"{MAX_PROJECT_BYTES // 1_000_000} MB", hint=self._restore_hint())
         raw = self.json_path.read_bytes()
         try:
             data = json.loads(raw)
             if not isinstance(data, dict):
                 raise ValueError("top level is not an object")
+        except RecursionError:
+            raise ProjectCorruptError(f"{self.json_path} is nested too deeply to be a project",
+                                      hint=self._restore_hint()) from None
         except ValueError as exc:
             raise ProjectCorruptError(f"{self.json_path} is not valid JSON: {exc}", hint=self._restore_hint()) from None
-        data, migrated = migrate(data, source=str(self.json_path))
+        data, _ = migrate(data, source=str(self.json_path), hint=self._restore_hint())
+        shots = data.get("shots")
+        if isinstance(shots, list) and len(shots) > MAX_SHOTS:  # refuse before validating 100 000 of them
+            raise ProjectCorruptError(f"{self.json_path} has {len(shots)} shots; a project has at most {MAX_SHOTS}",
+                                      hint="split the story into several projects")
         try:
-            project = Project.model_validate(data)
+            return Project.model_validate(data)
         except ValidationError as exc:
             raise ProjectCorruptError(
                 f"{self.json_path} is not a valid project: {_describe_validation(exc)}", hint=self._restore_hint()
             ) from None
-        if migrated and self.locked:
-            self.save(project)
-        return project
+        except RecursionError:
+            raise ProjectCorruptError(f"{self.json_path} is nested too deeply to be a project",
+                                      hint=self._restore_hint()) from None
 
     def _restore_hint(self) -> str:
         if self.backup_path.is_file():
@@ -154,22 +231,35 @@ class ProjectFolder:
         with self._write_lock:
             self._version += 1
             version = self._version
-        return project.model_dump_json(indent=2).encode("utf-8") + b"\n", version
+        # A key can only get here by a bug (every message is redacted where it is made); never let it reach disk.
+        return redact_secrets(project.model_dump_json(indent=2)).encode("utf-8") + b"\n", version
 
     def write(self, data: bytes, version: int) -> None:
         """Write serialised bytes (thread-safe). An older version arriving late is dropped, so a slow
-        background write can never overwrite a newer state."""
+        background write can never overwrite a newer state. The backup copy is refreshed at most every
+        `BACKUP_INTERVAL` seconds (and on unlock), so a busy run writes one file per save, not two."""
         with self._write_lock:
             if version <= self._written_version:
                 return
             atomic_write_bytes(self.json_path, data)
-            atomic_write_bytes(self.backup_path, data)
+            fault_point("save")
             self._written_version = version
+            self._unbacked = data
+            if time.monotonic() - self._backed_up_at >= BACKUP_INTERVAL:
+                self._write_backup()
+
+    def _write_backup(self) -> None:
+        if self._unbacked is not None:
+            atomic_write_bytes(self.backup_path, self._unbacked)
+            self._unbacked = None
+            self._backed_up_at = time.monotonic()
 
     def restore_backup(self) -> Path:
         """Move the current (broken) project.json aside and put the last good copy in its place."""
+        refuse_link(self.backup_path, what=BACKUP_FILE)
         if not self.backup_path.is_file():
-            raise BadInputError(f"no backup to restore in {self.path}")
+            raise BadInputError(f"no backup to restore in {self.path} ({BACKUP_FILE} not found)",
+                                hint="fix project.json by hand; s2v keeps a backup only once it has saved the project")
         kept = self.json_path.with_name(f"{PROJECT_FILE}.broken-{utcnow().strftime('%Y%m%d-%H%M%S')}")
         if self.json_path.exists():
             os.replace(self.json_path, kept)
@@ -178,11 +268,19 @@ class ProjectFolder:
 
     # -- paths -------------------------------------------------------------------------------
     def resolve(self, relative: str) -> Path:
-        """Absolute path of a project-relative path; refuses anything that escapes the folder."""
-        target = (self.path / relative).resolve()
-        if target != self.path and self.path not in target.parents:
-            raise BadInputError(f"path {relative!r} escapes the project folder")
-        return target
+        """Absolute path of a project-relative path; refuses anything that escapes the folder, including
+        through a symbolic link anywhere on the way (`storage.safety`)."""
+        return inside(self.path, relative)
+
+    def scratch_dir(self, name: str) -> Path:
+        """A new scratch folder under `assets/.work` (never through a link), removed by the caller."""
+        return real_dir(self.path, f"{SCRATCH}/{name}")
+
+    def clear_scratch(self) -> None:
+        """Remove what a killed run left in `assets/.work` (s2v's own folder; links on the way are refused)."""
+        scratch = inside(self.path, SCRATCH)
+        if scratch.is_dir():
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def relative(self, path: Path) -> str:
         return Path(path).resolve().relative_to(self.path).as_posix()
@@ -274,7 +372,8 @@ class ProjectStore:
         if target.path.exists():
             raise BadInputError(f"{target.path} already exists")
         project = source.load()
+        source.check_tree()  # a link in the source would make the copy read files from elsewhere
         if source.assets_dir.is_dir():
-            shutil.copytree(source.assets_dir, target.assets_dir)
+            shutil.copytree(source.assets_dir, target.assets_dir, ignore=shutil.ignore_patterns(".work"))
         copy = project.model_copy(update={"id": new_id, "title": new_title}, deep=True)
         return self.create(copy, target.path)

@@ -13,8 +13,9 @@ from s2v_tui.config import Settings
 from s2v_tui.domain.errors import BadInputError
 from s2v_tui.domain.ids import slugify
 from s2v_tui.domain.project import Project, VideoFormat, detect_language, parse_size
-from s2v_tui.headless import new_project, read_story
 from s2v_tui.storage.project_store import ProjectFolder, ProjectStore, ProjectSummary
+from s2v_tui.workspace.opening import RunOptions, new_project
+from s2v_tui.workspace.stories import read_story
 
 
 class ProjectLibrary:
@@ -43,7 +44,7 @@ class ProjectLibrary:
         """A new project from a story file; returns its folder, locked for the caller."""
         story = Path(story).expanduser()
         text = read_story(story)
-        project = new_project(text, story=story, settings=self.settings, options={})
+        project = new_project(text, story=story, settings=self.settings, options=RunOptions())
         project.id = self._free_id(project.id)
         return self.store.create(project)
 

@@ -7,7 +7,7 @@ from PIL import Image
 
 from s2v_tui.backends.base import KeyframeRequest
 from s2v_tui.backends.dashscope.image import DashScopeImage, size_for
-from s2v_tui.domain.errors import AuthError, BackendError, ContentRejectedError, TransientError
+from s2v_tui.domain.errors import AuthError, BackendError, ContentRejectedError
 from s2v_tui.engine.retry import with_retries
 from tests.backends.conftest import dashscope_settings
 from tests.fakes.server import Fault
@@ -47,7 +47,10 @@ async def test_qwen_image_sync_writes_an_image_of_the_requested_size(dashscope_f
         assert image.size == (928, 1664)
     call = dashscope_fake.image_calls[0]
     assert call["size"] == "928*1664" and call["body"]["parameters"]["watermark"] is False
-    assert ctx.paid == ["dashscope"] and ctx.task is None  # a sync call has no task to resume
+    assert ctx.paid == ["dashscope"]
+    # The paid image's link is kept like a task id until the engine has stored the file, so a failed
+    # download (or a crash) downloads it again instead of paying for a new image.
+    assert ctx.task is not None and ctx.task.extra["result_url"] == call["urls"][0]
 
 
 async def test_wan_t2i_async_task_is_remembered_before_polling(dashscope_fake, ctx, tmp_path):
@@ -88,10 +91,29 @@ async def test_missing_key_names_the_variable(dashscope_fake, ctx, tmp_path):
     assert dashscope_fake.requests == []
 
 
-async def test_an_html_error_page_saved_as_image_is_retried(dashscope_fake, ctx, tmp_path):
+async def test_an_html_error_page_saved_as_image_is_downloaded_again_not_paid_again(dashscope_fake, ctx, tmp_path):
     dashscope_fake.faults.add("GET /files/{name}", Fault(status=200, body=b"<html>not an image</html>"))
-    with pytest.raises(TransientError, match="broken file"):
-        await DashScopeImage(dashscope_settings(dashscope_fake)).keyframe(keyframe_request(), tmp_path / "kf", ctx)
+    await DashScopeImage(dashscope_settings(dashscope_fake)).keyframe(keyframe_request(), tmp_path / "kf", ctx)
+    assert len(dashscope_fake.image_calls) == 1 and len(dashscope_fake.requests_to("GET", "/files/")) == 2
+    assert ctx.paid == ["dashscope"]
+
+
+async def test_a_failed_download_is_retried_from_the_same_link_across_attempts(dashscope_fake, ctx, tmp_path):
+    dashscope_fake.truncate_next_downloads = 7  # more than one stage attempt's downloads
+    settings = dashscope_settings(dashscope_fake)
+    backend = DashScopeImage(settings)
+    await with_retries(lambda: backend.keyframe(keyframe_request(), tmp_path / "kf", ctx), settings.retry)
+    assert len(dashscope_fake.image_calls) == 1 and ctx.paid == ["dashscope"]  # paid once, downloaded 8 times
+    assert len(set(dashscope_fake.downloads)) == 1 and len(dashscope_fake.downloads) == 8
+
+
+async def test_an_expired_link_is_generated_again_and_says_so(dashscope_fake, ctx, tmp_path):
+    from s2v_tui.domain.shot import RemoteTask
+
+    ctx.task = RemoteTask(provider="dashscope", task_id="old", input_hash=ctx.input_hash,
+                          extra={"result_url": f"{dashscope_fake.url}/files/gone.png?Expires=1000&Signature=x"})
+    await DashScopeImage(dashscope_settings(dashscope_fake)).keyframe(keyframe_request(), tmp_path / "kf", ctx)
+    assert len(dashscope_fake.image_calls) == 1 and any("expired" in message for _, message in ctx.logs)
 
 
 async def test_a_wrong_size_is_refused(dashscope_fake, ctx, tmp_path):

@@ -3,6 +3,7 @@ go wrong (a rejected key, throttling, a moderated shot, a broken download)."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -80,3 +81,47 @@ async def test_no_key_in_any_file_event_log_or_output(tmp_path: Path, capfd: pyt
     written = [path for path in tmp_path.rglob("*") if path.is_file()]
     assert any(path.name == "project.json" for path in written) and len(written) > 10
     assert {str(path): leaks(path.read_bytes()) for path in written if leaks(path.read_bytes())} == {}
+
+
+@pytest.mark.parametrize("padding", [" {}\n", "\t{}  ", "{}\r\n"])
+def test_a_key_configured_with_whitespace_never_leaks_when_a_provider_echoes_it(
+        padding: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from s2v_tui.cli import main
+
+    key = f"sk-CANARYpadded{abs(hash(padding)) % 10**8:08d}xyz"  # never registered by another test of this process
+    with CloudFakes(dashscope_key=key) as fakes:
+        fakes.dashscope.llm_responses.append(storyboard_json())
+        for _ in range(20):  # every keyframe attempt is refused with the request headers echoed back
+            fakes.dashscope.faults.add("POST /api/v1/services/aigc/multimodal-generation/generation",
+                                       Fault(status=400, body={"code": "InvalidParameter", "message": "no"},
+                                             echo_headers=True))
+        for name, value in fakes.env().items():
+            if name != "DASHSCOPE_API_KEY":
+                monkeypatch.setenv(name, value)
+        config = tmp_path / "config.toml"
+        config.write_text(f"[dashscope]\napi_key = {json.dumps(padding.format(key))}\n", encoding="utf-8")
+        story = tmp_path / "story.txt"
+        story.write_text("\n".join(SHOT_LINES), encoding="utf-8")
+        out = tmp_path / "p"
+        code = main(["--run", str(story), "--out", str(out), "--json", "--config", str(config), "--size", "160x288"])
+    assert code in (3, 4)
+    assert any("Authorization" in r.body.decode("utf-8", "replace") or "authorization" in str(r.headers).lower()
+               for r in fakes.dashscope.requests)  # the key really was sent (stripped), and echoed back
+    printed = capsys.readouterr()
+    assert "request headers" in printed.out  # the echoed message reached the output…
+    assert key not in printed.out + printed.err  # …without the key
+    for name in ("project.json", "project.json.bak"):
+        assert key.encode() not in (out / name).read_bytes(), name
+
+
+def test_every_form_of_a_secret_is_redacted() -> None:
+    from urllib.parse import quote
+
+    from s2v_tui.domain.errors import redact, register_secret
+
+    key = "sk-CANARYforms+/=0123456789"
+    register_secret(f"  {key}\n")
+    for text in (f"Bearer {key}", quote(key, safe=""), json.dumps({"k": key}), f"x-api-key: {key}",
+                 "Authorization: Bearer eyJunregistered.token.value"):
+        assert "CANARY" not in redact(text) and "eyJunregistered" not in redact(text), text
+    assert redact("a bearer of good news") == "a bearer of good news"

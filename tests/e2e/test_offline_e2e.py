@@ -14,6 +14,7 @@ from s2v_tui.engine.engine import Engine
 from s2v_tui.media.probe import probe
 from s2v_tui.media.subtitles import read_srt
 from s2v_tui.storage.project_store import ProjectFolder
+from s2v_tui.workspace.opening import import_music
 from tests.conftest import STORY_EN, STORY_ZH, make_settings, new_project
 
 pytestmark = pytest.mark.e2e
@@ -83,7 +84,8 @@ async def test_music_is_mixed_under_the_voice_and_the_film_is_normalised(tmp_pat
     settings = make_settings(backends={"storyboard": "fake", "keyframe": "fake", "clip": "fake"})
     folder = ProjectFolder(tmp_path / "p").lock()
     project = new_project()
-    project.music.path = str(music)
+    import_music(folder, project, music)  # music lives inside the project (copied in, as --music does)
+    assert project.music.path and project.music.path.startswith("assets/music/")
     events = [e async for e in Engine(folder, settings).run(project)]
     summary = events[-1]
     assert isinstance(summary, RunFinished) and summary.status == "done", summary.failures

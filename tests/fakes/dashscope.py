@@ -48,7 +48,7 @@ from tests.fakes.dashscope_chat import ChatRoutes
 from tests.fakes.dashscope_storage import StorageRoutes
 from tests.fakes.dashscope_ws import cosyvoice_ws
 from tests.fakes.media import mp4_bytes, png_bytes
-from tests.fakes.server import FakeServer
+from tests.fakes.server import FakeServer, Fault, chaos_fault
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SERVICES = "/api/v1/services/aigc"
@@ -104,6 +104,8 @@ class DashScopeFake(ChatRoutes, StorageRoutes, FakeServer):
         self.image_calls: list[dict[str, Any]] = []  # sync qwen-image calls
         self.uploads: dict[str, bytes] = {}
         self.tts_tasks: list[dict[str, Any]] = []
+        self.tts_finished = 0
+        """CosyVoice tasks that ran to `task-finished` (what is billed)."""
         self.files: dict[str, tuple[bytes, str]] = {}
         self.downloads: list[str] = []
         self._policies: dict[str, tuple[str, float]] = {}  # policy -> (upload_dir, issued_at)
@@ -120,6 +122,24 @@ class DashScopeFake(ChatRoutes, StorageRoutes, FakeServer):
     @property
     def compatible_url(self) -> str:
         return f"{self.url}/compatible-mode/v1"
+
+    def chaos_fault(self, request: web.Request) -> Fault | None:
+        """Chaos here also truncates result downloads and fails CosyVoice tasks inside the WebSocket."""
+        assert self.chaos is not None
+        route = self.route_key(request)
+        if route == "GET /files/{name}":
+            kind = self.chaos.roll(route, ("500", "429", "drop", "truncate", "truncate", "truncate"))
+            if kind == "truncate":
+                self.truncate_next_downloads += 1
+                return None
+            return chaos_fault(kind) if kind else None
+        if route == "GET /api-ws/v1/inference":
+            kind = self.chaos.roll(route, ("500", "drop", "task-failed", "task-failed"))
+            if kind == "task-failed":  # the handshake works, then the synthesis task fails (not billed)
+                self.tts_fail_next = ("InternalError", "chaos: synthesis failed")
+                return None
+            return chaos_fault(kind) if kind else None
+        return super().chaos_fault(request)
 
     def default_llm(self, messages: list[Any]) -> str:
         """Reply used when `llm_responses` is empty; assign another callable to change it."""

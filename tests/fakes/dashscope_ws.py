@@ -149,6 +149,7 @@ class _Session:
                 await self.sentence(text)
         elif action == "finish-task":
             await self.event("task-finished", {"output": {}, "usage": {"characters": self.characters}}, task_id)
+            self.fake.tts_finished += 1
             self.task = None
         else:
             await self.fail(task_id, "InvalidParameter", f"unsupported action {action!r}")

@@ -26,6 +26,8 @@ class Fault:
         delay: seconds to wait before answering (use > client timeout to simulate a timeout).
         drop: close the connection without an answer (a connection reset).
         headers: extra response headers, e.g. {"Retry-After": "1"}.
+        echo_headers: put the request's headers into the body's `message` (some gateways echo the
+            request, `Authorization` included, in their error pages).
     """
 
     status: int = 500
@@ -33,6 +35,53 @@ class Fault:
     delay: float = 0.0
     drop: bool = False
     headers: dict[str, str] = field(default_factory=dict)
+    echo_headers: bool = False
+
+
+@dataclass
+class Chaos:
+    """Random faults on every matching request: the "30% of everything fails" mode.
+
+    Each request whose route matches `routes` (all when empty) fails with probability `rate`, as one of
+    `kinds`: "500", "503", "429" (with Retry-After 0), "drop" (connection reset before any answer) or
+    "truncate" (only where a subclass implements it: half a body, then a reset). Seeded, so a failing
+    run can be replayed. Faults are injected *before* the handler, so a faulted request did nothing on
+    the service — nothing was created or billed (what a real 5xx/429 before processing means).
+    """
+
+    rate: float
+    seed: int = 0
+    routes: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ("500", "503", "429", "drop")
+    every_route: bool = True
+    """Also fail the first request of every route, so each route is proven to recover at least once."""
+    injected: list[tuple[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        import random
+
+        self._rng = random.Random(self.seed)
+        self._lock = threading.Lock()
+
+    def roll(self, route: str, kinds: tuple[str, ...] | None = None) -> str | None:
+        if self.routes and not any(route.startswith(prefix) for prefix in self.routes):
+            return None
+        with self._lock:
+            first = self.every_route and all(seen != route for seen, _ in self.injected)
+            if not first and self._rng.random() >= self.rate:
+                return None
+            kind = self._rng.choice(kinds or self.kinds)
+            self.injected.append((route, kind))
+            return kind
+
+
+def chaos_fault(kind: str) -> Fault:
+    if kind == "drop":
+        return Fault(drop=True)
+    if kind == "429":
+        return Fault(status=429, body={"code": "Throttling.RateQuota", "message": "Requests rate limit exceeded"},
+                     headers={"Retry-After": "0"})
+    return Fault(status=int(kind), body={"code": "InternalError", "message": "chaos: the service failed"})
 
 
 class FaultPlan:
@@ -75,6 +124,7 @@ class FakeServer:
 
     def __init__(self) -> None:
         self.faults = FaultPlan()
+        self.chaos: Chaos | None = None
         self.requests: list[RecordedRequest] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -165,6 +215,8 @@ class FakeServer:
         if self.faults.latency:
             await asyncio.sleep(self.faults.latency)
         fault = self.faults.take(self.route_key(request))
+        if fault is None and self.chaos is not None:
+            fault = self.chaos_fault(request)
         if fault is not None:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
@@ -174,8 +226,17 @@ class FakeServer:
                 raise ConnectionResetError("fault: dropped connection")
             if isinstance(fault.body, (bytes, str)):
                 return web.Response(status=fault.status, body=fault.body, headers=fault.headers)
-            return web.json_response(fault.body or {}, status=fault.status, headers=fault.headers)
+            body = dict(fault.body or {})
+            if fault.echo_headers:
+                body["message"] = f"{body.get('message', 'bad request')}; request headers: {dict(request.headers)}"
+            return web.json_response(body, status=fault.status, headers=fault.headers)
         return await handler(request)
+
+    def chaos_fault(self, request: web.Request) -> Fault | None:
+        """The chaos fault for this request, if the dice say so (subclasses add their own kinds)."""
+        assert self.chaos is not None
+        kind = self.chaos.roll(self.route_key(request))
+        return chaos_fault(kind) if kind else None
 
     def requests_to(self, method: str, path_prefix: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.method == method and r.path.startswith(path_prefix)]

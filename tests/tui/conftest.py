@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -52,7 +53,7 @@ async def _run_engine(path: Path, settings: Settings, *, render: bool) -> None:
 def _template(factory: pytest.TempPathFactory, name: str, *, render: bool) -> Path:
     path = factory.mktemp("template") / name
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("S2V_CONFIG_FILE", str(path.parent / "absent.toml"))
+        patch.setenv("S2V_CONFIG_FILE", os.devnull)
         asyncio.run(_run_engine(path, make_settings(backends=fake_backends()), render=render))
     return path
 

@@ -40,9 +40,13 @@ def test_atomic_output_removes_partial_file_on_error(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]
 
 
-def test_sweep_removes_temp_files_left_by_a_killed_writer(tmp_path: Path) -> None:
+def test_sweep_removes_only_s2v_temp_files_left_by_a_killed_writer(tmp_path: Path) -> None:
     (tmp_path / ".project.json.abcd1234.tmp").write_text("partial")
-    assert sweep_temp_files(tmp_path) == 1
+    (tmp_path / ".notes.abcd1234.tmp").write_text("the user's")
+    (tmp_path / "deep").mkdir()
+    (tmp_path / "deep" / ".project.json.abcd1234.tmp").write_text("not in the project's top folder")
+    assert sweep_temp_files(tmp_path, ["project.json"]) == 1
+    assert sorted(p.name for p in tmp_path.rglob("*.tmp")) == [".notes.abcd1234.tmp", ".project.json.abcd1234.tmp"]
 
 
 def test_save_and_load_round_trip(tmp_path: Path) -> None:

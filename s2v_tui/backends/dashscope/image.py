@@ -18,8 +18,10 @@ from pathlib import Path
 from s2v_tui.backends.base import BackendInfo, KeyframeBackend, KeyframeRequest, StageContext
 from s2v_tui.backends.dashscope.client import PROVIDER, DashScopeHttp
 from s2v_tui.backends.dashscope.tasks import download_result, run_task
+from s2v_tui.backends.http import link_expired
 from s2v_tui.config import Settings
 from s2v_tui.domain.errors import BackendError
+from s2v_tui.domain.shot import RemoteTask
 from s2v_tui.media.probe import verify_image
 
 SYNC_PATH = "services/aigc/multimodal-generation/generation"
@@ -60,6 +62,7 @@ class DashScopeImage(KeyframeBackend):
     def __init__(self, settings: Settings, http: DashScopeHttp | None = None) -> None:
         ds = settings.dashscope
         self.settings = ds
+        self.retry = settings.retry
         self.model = ds.image_model
         self.http = http or DashScopeHttp(ds)
         self.info = BackendInfo(name="dashscope", model=self.model, lane="dashscope-image", paid_provider=PROVIDER,
@@ -71,17 +74,35 @@ class DashScopeImage(KeyframeBackend):
                       "watermark": False, "seed": request.seed % (2**31 - 1)}
         if family(self.model) == "wan":
             url = await self._async_task(request, parameters, ctx)
-            await download_result(self.http, ctx, url, out, verify_image, what="keyframe")
         else:
-            url = await self._sync_call(request, parameters, ctx)
-            await self.http.download(url, out, verify_image)
+            url = await self._sync_result(request, parameters, ctx)
+        await download_result(self.http, ctx, url, out, verify_image, what="keyframe",
+                              attempts=self.retry.download_attempts, base_delay=self.retry.base_delay)
         got = await asyncio.to_thread(verify_image, out)
         if tuple(got) != (width, height):
             raise BackendError(f"DashScope returned a {got[0]}x{got[1]} image; {width}x{height} was asked for",
                                hint="check [dashscope] image_size / image_model")
         ctx.progress(1.0, "keyframe downloaded")
 
-    async def _sync_call(self, request: KeyframeRequest, parameters: dict, ctx: StageContext) -> str:
+    async def _sync_result(self, request: KeyframeRequest, parameters: dict, ctx: StageContext) -> str:
+        """The image link of a paid call for exactly these inputs: the one a failed download left (kept
+        in project.json like a task id, so no crash or retry pays again), else a new call's."""
+        pending = ctx.pending_task
+        url = pending.extra.get("result_url") if pending and pending.provider == PROVIDER else None
+        if url and link_expired(url):
+            await ctx.forget_task()
+            ctx.log("the paid keyframe's link expired before it could be downloaded; generating it again "
+                    "(1 more paid call)", "warning")
+            url = None
+        if url:
+            ctx.log("downloading the keyframe already paid for (not generating again)")
+            return url
+        url, request_id = await self._sync_call(request, parameters, ctx)
+        await ctx.remember_task(RemoteTask(provider=PROVIDER, task_id=request_id or "sync", input_hash=ctx.input_hash,
+                                           extra={"result_url": url, "model": self.model}))
+        return url
+
+    async def _sync_call(self, request: KeyframeRequest, parameters: dict, ctx: StageContext) -> tuple[str, str]:
         ctx.progress(0.1, f"asking {self.model}")
         body = {"model": self.model,
                 "input": {"messages": [{"role": "user", "content": [{"text": request.prompt}]}]},
@@ -90,7 +111,8 @@ class DashScopeImage(KeyframeBackend):
         ctx.count_paid_call(PROVIDER)
         try:
             content = answer["output"]["choices"][0]["message"]["content"]
-            return str(next(part["image"] for part in content if isinstance(part, dict) and part.get("image")))
+            url = str(next(part["image"] for part in content if isinstance(part, dict) and part.get("image")))
+            return url, str(answer.get("request_id") or "")
         except (KeyError, IndexError, TypeError, StopIteration):
             raise BackendError(f"{self.model} answered without an image URL") from None
 

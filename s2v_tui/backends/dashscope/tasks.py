@@ -17,7 +17,7 @@ from typing import Any
 
 from s2v_tui.backends.base import StageContext
 from s2v_tui.backends.dashscope.client import PROVIDER, DashScopeHttp, dashscope_error
-from s2v_tui.backends.http import poll_until
+from s2v_tui.backends.http import download_retrying, poll_until
 from s2v_tui.domain.errors import BackendError, ContentRejectedError, TaskFailedError, TransientError
 from s2v_tui.domain.shot import RemoteTask
 
@@ -87,18 +87,23 @@ async def _poll(http: DashScopeHttp, ctx: StageContext, task_id: str, what: str)
                               hint="run again to submit a new task")
 
     return await poll_until(fetch, interval=settings.poll_interval, deadline=settings.poll_deadline,
-                            what=f"DashScope {what} task {task_id}", max_interval=max(settings.poll_interval, 15.0))
+                            what=f"DashScope {what} task {task_id}", max_interval=max(settings.poll_interval, 15.0),
+                            log=lambda message: ctx.log(message, "warning"))
 
 
 async def download_result(http: DashScopeHttp, ctx: StageContext, url: str, out: Path,
-                          verify: Callable[[Path], object], *, what: str) -> None:
-    """Download a finished task's file. Broken/truncated bytes are retried (the task is polled again
-    and answers at once); a refused link (expired after 24 h) forgets the task so a rerun regenerates."""
+                          verify: Callable[[Path], object], *, what: str, attempts: int,
+                          base_delay: float) -> None:
+    """Download a finished task's file. A broken or truncated transfer is retried from the same link
+    (the result is paid for); a refused link (expired after 24 h) forgets the task, so the next try
+    generates it anew — and says so."""
     try:
-        await http.download(url, out, verify)
+        await download_retrying(lambda: http.download(url, out, verify), attempts=attempts, base_delay=base_delay,
+                                what=f"downloading the {what}", log=lambda message: ctx.log(message, "warning"))
     except TransientError:
         raise
     except BackendError as exc:
         await ctx.forget_task()
         raise BackendError(f"the finished {what} could not be downloaded: {exc.message}",
-                           hint="result links expire after 24 h; run again to generate it anew") from None
+                           hint="result links expire after 24 h; run again to generate it anew "
+                                "(one more paid call)") from None

@@ -89,7 +89,9 @@ class DashScopeVideo(ClipBackend):
         if not url:
             await ctx.forget_task()
             raise BackendError("the Wan task succeeded without a video URL", hint="run again to submit a new task")
-        await download_result(self.http, ctx, str(url), out, verify_video, what="clip")
+        await download_result(self.http, ctx, str(url), out, verify_video, what="clip",
+                              attempts=self.settings.retry.download_attempts,
+                              base_delay=self.settings.retry.base_delay)
         ctx.progress(1.0, "clip downloaded")
         return ClipResult(kind="video")
 

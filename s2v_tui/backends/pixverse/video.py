@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 
 from s2v_tui.backends.base import BackendInfo, ClipBackend, ClipRequest, ClipResult, StageContext
-from s2v_tui.backends.http import poll_until
+from s2v_tui.backends.http import download_retrying, poll_until
 from s2v_tui.backends.pixverse.client import MODERATION_MESSAGE, NOT_FOUND, PROVIDER, PixVerseClient
 from s2v_tui.config import Settings
 from s2v_tui.domain.errors import BackendError, ContentRejectedError, S2VError, TaskFailedError, TransientError
@@ -37,6 +37,7 @@ def allowed_durations(model: str, quality: str) -> tuple[int, ...]:
 class PixVerseVideo(ClipBackend):
     def __init__(self, settings: Settings, client: PixVerseClient | None = None) -> None:
         self.settings = settings.pixverse
+        self.retry = settings.retry
         self.client = client or PixVerseClient(self.settings)
         self.info = BackendInfo(name="pixverse", model=self.settings.model, lane="pixverse", paid_provider=PROVIDER,
                                 params={"quality": self.settings.quality, "motion_mode": "normal"})
@@ -59,7 +60,9 @@ class PixVerseVideo(ClipBackend):
             ctx.log(f"resuming PixVerse video {task.task_id} (not generating again)")
         url = await self._poll(task.task_id, ctx)
         try:
-            await self.client.download(url, out, verify_video)
+            await download_retrying(lambda: self.client.download(url, out, verify_video),
+                                    attempts=self.retry.download_attempts, base_delay=self.retry.base_delay,
+                                    what="downloading the PixVerse clip", log=lambda m: ctx.log(m, "warning"))
         except TransientError:
             raise
         except BackendError as exc:
@@ -119,7 +122,8 @@ class PixVerseVideo(ClipBackend):
             return None
 
         return await poll_until(fetch, interval=self.settings.poll_interval, deadline=self.settings.poll_deadline,
-                                what=f"PixVerse video {video_id}", max_interval=max(self.settings.poll_interval, 10.0))
+                                what=f"PixVerse video {video_id}", max_interval=max(self.settings.poll_interval, 10.0),
+                                log=lambda message: ctx.log(message, "warning"))
 
     async def aclose(self) -> None:
         await self.client.aclose()
