@@ -124,6 +124,8 @@ class ComfySettings(BaseModel):
     job_deadline: float = Field(default=1800.0, ge=1)
     stall_timeout: float = Field(default=300.0, ge=1)
     """Fail over when a host sends no progress for this long."""
+    start_timeout: float = Field(default=120.0, ge=0.1)
+    """A prompt still waiting in a host's queue (behind other prompts) after this long moves to an idle host."""
     t2i_mapping: str | None = None
     """Patch-point mapping of t2i_workflow; None = the sidecar `<workflow>.mapping.json`."""
     i2v_mapping: str | None = None

@@ -61,7 +61,7 @@ def test_user_workflow_with_sidecar_mapping(tmp_path: Path) -> None:
     ({"kind": "t2i", "inputs": {"prompt": ["6", "text"]}, "output": "99"}, "output node '99'"),
     ({"kind": "t2i", "inputs": {"prompt": ["6", "text"], "sead": ["6", "text"]}, "output": "9"},
      "unknown patch point 'sead'"),
-    ({"kind": "t2i", "inputs": {"seed": ["6", "text"]}, "output": "9"}, "needs the 'prompt' patch point"),
+    ({"kind": "t2i", "inputs": {"prefix": ["9", "filename_prefix"]}, "output": "9"}, "sets no 'prompt'"),
     ({"kind": "i2v", "inputs": {"prompt": ["6", "text"]}, "output": "9"}, "configured as t2i"),
     ({"kind": "t2i", "inputs": {"prompt": ["6", "text"]}}, "output"),
 ])
