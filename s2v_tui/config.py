@@ -118,7 +118,7 @@ class PixVerseSettings(BaseModel):
 class ComfySettings(BaseModel):
     hosts: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8188"])
     t2i_workflow: str | None = None
-    """API-format T2I workflow JSON; None = the bundled SD1.5 template."""
+    """API-format T2I workflow JSON, or `bundled:<name>`; None = the bundled SD1.5 template."""
     i2v_workflow: str | None = None
     per_host_concurrency: int = Field(default=1, ge=1, le=16)
     job_deadline: float = Field(default=1800.0, ge=1)

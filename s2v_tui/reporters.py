@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from s2v_tui.domain.errors import S2VError
+from s2v_tui.domain.errors import PERMANENT_CODES, S2VError
 from s2v_tui.domain.events import (
     Event,
     LogLine,
@@ -138,9 +138,13 @@ class HumanReporter:
         self.console.print(table)
         if event.paid_calls:
             self.console.print("  paid calls made: " + ", ".join(f"{k} {v}" for k, v in event.paid_calls.items()))
+        alike: dict[tuple[str, str], list[str]] = {}  # one line for shots that failed the same way
         for failure in event.failures:
-            self.console.print(f"  [red]✗[/] {failure.shot_id or 'project'} {failure.stage}: {escape(str(failure.error))}")
-        if event.status in ("partial", "failed", "cancelled"):
+            alike.setdefault((failure.stage, str(failure.error)), []).append(failure.shot_id or "project")
+        for (stage, error), shots in alike.items():
+            self.console.print(f"  [red]✗[/] {escape(', '.join(shots))} {stage}: {escape(error)}")
+        permanent = bool(event.failures) and all(f.error.code in PERMANENT_CODES for f in event.failures)
+        if event.status == "cancelled" or (event.status in ("partial", "failed") and not permanent):
             self.console.print("  Finished work is kept; run the same command again to continue.")
 
     def note(self, message: str) -> None:

@@ -161,9 +161,8 @@ class _ComfyBase:
 
 class ComfyKeyframe(_ComfyBase, KeyframeBackend):
     async def keyframe(self, request: KeyframeRequest, out: Path, ctx: StageContext) -> None:
-        width, height = self.template.fit_size(request.width, request.height)
-        values = {"prompt": request.prompt, "negative": request.negative_prompt, "seed": request.seed,
-                  "width": width, "height": height}
+        values = self.template.shot_values(prompt=request.prompt, negative=request.negative_prompt,
+                                           seed=request.seed, width=request.width, height=request.height)
         await self.render(PromptSpec(self.template, values, "image", verify_image), out, ctx)
 
 
@@ -172,14 +171,11 @@ class ComfyClip(_ComfyBase, ClipBackend):
         return self.template.frame_count(seconds) / self.template.mapping.frames.fps
 
     async def clip(self, request: ClipRequest, out: Path, ctx: StageContext) -> ClipResult:
-        width, height = self.template.fit_size(request.width, request.height)
-        rule = self.template.mapping.frames
-        frames = self.template.frame_count(request.duration)
-        values = {"prompt": request.prompt, "seed": request.seed, "width": width, "height": height,
-                  "length": frames, "fps": rule.fps}
+        values = self.template.shot_values(prompt=request.prompt, seed=request.seed, width=request.width,
+                                           height=request.height, seconds=request.duration)
         spec = PromptSpec(self.template, values, "video", verify_video, upload=request.keyframe)
         await self.render(spec, out, ctx)
-        self._check_length(await asyncio.to_thread(probe, out), frames, ctx)
+        self._check_length(await asyncio.to_thread(probe, out), values["length"], ctx)
         return ClipResult(kind="video")
 
     def _check_length(self, made: MediaInfo, frames: int, ctx: StageContext) -> None:

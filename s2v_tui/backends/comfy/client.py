@@ -44,6 +44,8 @@ class ComfyHost:
         self.http = http
         self._schemas: dict[str, dict[str, Any] | None] = {}
         self._schemas_lock: asyncio.Lock | None = None
+        self._describes = True
+        """False once the host answered `/object_info/{class}` with something other than a schema."""
 
     def ws_url(self, client_id: str) -> str:
         scheme = "wss" if self.url.startswith("https") else "ws"
@@ -71,8 +73,10 @@ class ComfyHost:
 
     async def system_stats(self, timeout: float) -> dict[str, Any]:
         body = await self._json("GET", "/system_stats", timeout=timeout)
-        if not isinstance(body, dict) or "system" not in body:
-            raise HostFailure(self.url, "/system_stats does not look like ComfyUI")
+        if not isinstance(body, dict) or not isinstance(body.get("system"), dict) \
+                or not isinstance(body.get("devices"), list):
+            raise HostFailure(self.url, f"GET /system_stats answered {str(body)[:120]!r}, which is not ComfyUI's "
+                                        "(no system/devices)")
         return body
 
     async def queue_remaining(self, timeout: float | None = None) -> int:
@@ -84,13 +88,13 @@ class ComfyHost:
             raise HostFailure(self.url, f"GET /prompt answered {str(body)[:200]}") from None
 
     async def node_schemas(self, classes: Iterable[str]) -> dict[str, dict[str, Any]] | None:
-        """`/object_info/{class}` of each class this host has (fetched once per host); None when the host
-        does not describe its nodes, so nothing can be checked before submitting."""
+        """`/object_info/{class}` of each class this host has (each fetched once per host); None when the
+        host does not describe its nodes, so nothing can be checked before submitting."""
         classes = list(dict.fromkeys(classes))
         if self._schemas_lock is None:
             self._schemas_lock = asyncio.Lock()
         async with self._schemas_lock:
-            wanted = [c for c in classes if c not in self._schemas]
+            wanted = [c for c in classes if c not in self._schemas] if self._describes else []
             responses = await asyncio.gather(*(self._call("GET", f"/object_info/{quote(c, safe='')}")
                                                for c in wanted))
             for name, response in zip(wanted, responses, strict=True):
@@ -99,9 +103,12 @@ class ComfyHost:
                 except ValueError:
                     body = None
                 if not isinstance(body, dict):
-                    return None
+                    self._describes = False
+                    break
                 entry = body.get(name)
                 self._schemas[name] = entry if isinstance(entry, dict) else None
+        if not self._describes:
+            return None
         return {c: s for c in classes if (s := self._schemas.get(c)) is not None}
 
     async def upload_image(self, path: Path, name: str) -> str:

@@ -64,6 +64,18 @@ class WorkflowTemplate:
             frames = rule.offset + steps * rule.step
         return frames
 
+    def shot_values(self, *, prompt: str, seed: int, width: int, height: int, negative: str | None = None,
+                    seconds: float | None = None) -> dict[str, Any]:
+        """The patch-point values for one shot: the size fitted to the model, and for a clip the frame
+        count covering `seconds` at the mapping's fps (`length` counts the clip's frames)."""
+        width, height = self.fit_size(width, height)
+        values: dict[str, Any] = {"prompt": prompt, "seed": seed, "width": width, "height": height}
+        if negative is not None:
+            values["negative"] = negative
+        if seconds is not None:
+            values |= {"length": self.frame_count(seconds), "fps": self.mapping.frames.fps}
+        return values
+
     def targets(self, name: str) -> list[Target]:
         return self.mapping.inputs.get(name, [])
 
@@ -107,20 +119,40 @@ def sidecar_for(workflow: Path) -> Path:
     return workflow.with_name(workflow.name.removesuffix(".json") + ".mapping.json")
 
 
+def bundled_names() -> list[str]:
+    folder = resources.files("s2v_tui.backends.comfy") / "workflows"
+    return sorted(f.name.removesuffix(".json") for f in folder.iterdir()
+                  if f.name.endswith(".json") and not f.name.endswith(".mapping.json"))
+
+
+def _bundled(name: str, what: str) -> tuple[Any, str]:
+    folder = resources.files("s2v_tui.backends.comfy") / "workflows"
+    try:
+        return json.loads((folder / name).read_text(encoding="utf-8")), f"bundled {name}"
+    except FileNotFoundError:
+        raise ConfigError(f"there is no bundled ComfyUI {what} {name!r}",
+                          hint=f"bundled workflows: {', '.join('bundled:' + n for n in bundled_names())}") from None
+
+
 def load_workflow(kind: Literal["t2i", "i2v"], workflow: str | None, mapping: str | None) -> WorkflowTemplate:
-    """Load and validate a workflow (None = the bundled one) and its mapping (None = the sidecar)."""
-    if workflow:
-        graph_path = Path(workflow).expanduser()
-        graph_raw = _read_json(graph_path, f"{kind} workflow")
-        mapping_path = Path(mapping).expanduser() if mapping else sidecar_for(graph_path)
-        mapping_raw = _read_json(mapping_path, f"{kind} workflow mapping")
-        source, mapping_source = str(graph_path), str(mapping_path)
+    """Load and validate a workflow and its mapping (None = the sidecar next to it).
+
+    `workflow` is a path, `bundled:<name>` for one shipped with s2v, or None for the default of `kind`.
+    """
+    workflow = workflow or f"bundled:{BUNDLED[kind]}"
+    if workflow.startswith("bundled:"):
+        name = workflow.removeprefix("bundled:").removesuffix(".json") + ".json"
+        graph_raw, source = _bundled(name, f"{kind} workflow")
+        sidecar = name.replace(".json", ".mapping.json")
     else:
-        folder = resources.files("s2v_tui.backends.comfy") / "workflows"
-        name = BUNDLED[kind]
-        graph_raw = json.loads((folder / name).read_text(encoding="utf-8"))
-        mapping_raw = json.loads((folder / name.replace(".json", ".mapping.json")).read_text(encoding="utf-8"))
-        source, mapping_source = f"bundled {name}", f"bundled {name.replace('.json', '.mapping.json')}"
+        graph_path = Path(workflow).expanduser()
+        graph_raw, source = _read_json(graph_path, f"{kind} workflow"), str(graph_path)
+        sidecar = str(sidecar_for(graph_path))
+    if mapping or not workflow.startswith("bundled:"):
+        mapping_path = Path(mapping or sidecar).expanduser()
+        mapping_raw, mapping_source = _read_json(mapping_path, f"{kind} workflow mapping"), str(mapping_path)
+    else:
+        mapping_raw, mapping_source = _bundled(sidecar, f"{kind} workflow mapping")
     graph = check_graph(graph_raw, source)
     try:
         parsed = Mapping.model_validate(mapping_raw)
