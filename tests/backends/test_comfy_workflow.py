@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -179,3 +180,11 @@ def test_bundled_workflows_by_name() -> None:
     assert patched["10"]["inputs"]["length"] == 49 and patched["11"]["inputs"]["end_at_step"] == 10
     with pytest.raises(ConfigError, match="bundled:wan22_i2v"):
         load_workflow("i2v", "bundled:wan23", None)
+
+
+def test_the_readme_shows_the_bundled_flux_and_wan22_mappings_as_shipped() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    shown = [json.loads(block) for block in re.findall(r"```json\n(.*?)\n```", readme, flags=re.S)]
+    for name in ("flux_t2i", "wan22_i2v"):
+        template = load_workflow(name.rsplit("_", 1)[1], f"bundled:{name}", None)  # type: ignore[arg-type]
+        assert template.mapping.model_dump() in [type(template.mapping).model_validate(m).model_dump() for m in shown]
