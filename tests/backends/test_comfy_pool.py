@@ -213,6 +213,23 @@ async def test_a_host_busy_with_other_users_prompts_is_not_taken_for_idle(tmp_pa
         assert len(idle.prompts) == 1 and len(busy.prompts) == 3, "the job went to the host with nothing queued"
 
 
+async def test_waiting_for_a_slot_on_a_short_queue_beats_joining_a_long_one(tmp_path: Path) -> None:
+    with ComfyFake() as busy, ComfyFake(step_delay=0.02) as idle:
+        await queue_foreign(busy, 3)
+        backend = create_keyframe(comfy_settings(busy, idle, start_timeout=60))
+        try:
+            jobs = [asyncio.create_task(backend.keyframe(keyframe_request(seed), tmp_path / f"{seed}.png",
+                                                         RecordingContext(tmp_path / f"w{seed}"))) for seed in (1, 2)]
+            await wait_for(lambda: all(job.done() for job in jobs) or len(busy.prompts) > 3, timeout=30,
+                           what="both jobs to finish, or one to queue behind the other user's prompts")
+            for job in jobs:
+                job.cancel()
+            await asyncio.gather(*jobs, return_exceptions=True)
+        finally:
+            await backend.aclose()
+        assert len(busy.prompts) == 3 and len(idle.prompts) == 2, "both ran, one after the other, on the idle host"
+
+
 def moving_settings(first: ComfyFake, second: ComfyFake):  # type: ignore[no-untyped-def]
     return comfy_settings(first, second, start_timeout=0.3, job_deadline=8, stall_timeout=30)
 

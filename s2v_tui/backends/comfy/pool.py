@@ -32,6 +32,8 @@ from s2v_tui.domain.errors import ConfigError, TransientError
 PROBE_TIMEOUT = 5.0
 FRESH_FOR = 30.0
 """A host that answered this recently is not probed again before new work."""
+QUEUE_RECHECK = 5.0
+"""While waiting for a slot, the hosts' queues are read again this often (other users' prompts end too)."""
 
 
 @dataclass
@@ -160,17 +162,20 @@ class HostPool:
                                          strict=True) if ok]
             if not healthy:
                 raise self._none_usable(candidates, exclude)
-            free = [s for s in healthy if s.busy < self.settings.per_host_concurrency]
-            if free:
-                foreign = await asyncio.gather(*(self._foreign(s) for s in free))
-                ranked = [(s.busy + f, index, s) for index, (s, f) in enumerate(zip(free, foreign, strict=True))
-                          if f is not None and s.busy < self.settings.per_host_concurrency]
-                if ranked:  # ties go to the earlier host in COMFY_HOSTS_LIST
-                    chosen = min(ranked, key=lambda r: r[:2])[2]
-                    chosen.busy += 1
-                    return Slot(self, chosen)
+            foreign = await asyncio.gather(*(self._foreign(s) for s in healthy))
+            loads = [(s.busy + f, index, s) for index, (s, f) in enumerate(zip(healthy, foreign, strict=True))
+                     if f is not None]
+            if not loads:
                 continue  # the queue reads failed: those hosts are down now
-            wait = min(self.settings.reprobe_after, give_up - time.monotonic())
+            # The shortest queue wins; if its host has no free slot, waiting for one beats joining a longer
+            # queue elsewhere. Ties go to the earlier host in COMFY_HOSTS_LIST.
+            shortest = min(load for load, _, _ in loads)
+            free = [r for r in loads if r[0] == shortest and r[2].busy < self.settings.per_host_concurrency]
+            if free:
+                chosen = min(free, key=lambda r: r[:2])[2]
+                chosen.busy += 1
+                return Slot(self, chosen)
+            wait = min(self.settings.reprobe_after, QUEUE_RECHECK, give_up - time.monotonic())
             if wait <= 0:
                 raise TransientError("no ComfyUI host slot became free before the job deadline")
             freed = self._freed
