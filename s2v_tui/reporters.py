@@ -77,6 +77,8 @@ class HumanReporter:
                                  disable=not self.live)
         self.tasks: dict[str, TaskID] = {}
         self.fractions: dict[tuple[str | None, str], float] = {}
+        self.failed: dict[tuple[str, str], str] = {}
+        """(stage, error) → the first shot that failed with it."""
         self.started = False
 
     def project_opened(self, path: Path, project: Project) -> None:
@@ -115,7 +117,10 @@ class HumanReporter:
                 self.console.print(f"  {event.shot_id or 'film'} {event.stage}: {what}")
         elif isinstance(event, StageFailed):
             self._advance(event.stage, event.shot_id, note="[red]failures[/]")
-            self.console.print(f"[red]✗ {event.shot_id or 'project'} {event.stage}:[/] {escape(str(event.error))}")
+            who, error = event.shot_id or "project", str(event.error)
+            first = self.failed.setdefault((event.stage, error), who)  # a shared cause is printed once
+            said = escape(error) if first == who else f"the same error as {escape(first)}"
+            self.console.print(f"[red]✗ {who} {event.stage}:[/] {said}")
         elif isinstance(event, StageSkipped):
             self._advance(event.stage, event.shot_id)
         elif isinstance(event, StageProgress) and event.stage in self.tasks and event.shot_id is None:

@@ -197,4 +197,6 @@ async def test_a_run_reports_one_permanent_failure_without_retries_or_rerun_advi
     text = out.getvalue()
     assert "retrying" not in text and "run the same command again" not in text
     assert f"✗ {', '.join(shots)} clip: ComfyUI rejected the workflow" in text, "the summary says it once"
+    assert text.count("ComfyUI rejected the workflow") == 2, "once as it happens, once in the summary"
+    assert f"✗ {shots[1]} clip: the same error as {shots[0]}" in text
     assert comfy.uploads == {} and comfy.requests_to("POST", "/prompt") == []

@@ -43,8 +43,8 @@ def _reason(item: dict[str, Any]) -> tuple[str, str]:
 
 def _hint(fixes: list[str], workflow: str) -> str:
     texts = {
-        "model": f"put the missing model file in that host's ComfyUI models folder, or change {workflow} to a "
-                 "model the host has (`s2v doctor` lists what each host lacks)",
+        "model": f"put the missing model file in the ComfyUI models folder of the host named, or change {workflow} "
+                 "to a model it has (`s2v doctor` lists what each host lacks)",
         "choice": f"edit {workflow}: use one of the values that node offers",
         "range": f"edit {workflow} or its mapping — a per-shot value (seed, size, length) can be fitted to the "
                  "input's range with a transform (scale, modulo, clamp)",
