@@ -200,3 +200,21 @@ async def test_a_run_reports_one_permanent_failure_without_retries_or_rerun_advi
     assert text.count("ComfyUI rejected the workflow") == 2, "once as it happens, once in the summary"
     assert f"✗ {shots[1]} clip: the same error as {shots[0]}" in text
     assert comfy.uploads == {} and comfy.requests_to("POST", "/prompt") == []
+
+
+DANGLING = {**SWATCH, "3": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "absent.safetensors"}}}
+
+
+@pytest.mark.parametrize("graph", [case[0] for case in CASES] + [DANGLING, SWATCH])
+async def test_the_precheck_finds_what_the_server_would(graph: dict[str, Any]) -> None:
+    from s2v_tui.backends.comfy.precheck import precheck
+
+    with ComfyFake() as comfy:
+        async with httpx.AsyncClient() as client:
+            answer = await client.post(f"{comfy.url}/prompt", json={"prompt": graph})
+            schemas = (await client.get(f"{comfy.url}/object_info")).json()
+    found = precheck(graph, schemas)
+    if answer.status_code == 200:  # a node no output depends on is not validated, by either
+        assert found is None
+    else:
+        assert found is not None and set(Rejection.of(found).problems) == set(Rejection.of(answer.json()).problems)

@@ -70,7 +70,12 @@ def _check_value(name: str, value: Any, kind: Any, opts: dict[str, Any]) -> dict
         listing = f"(list of length {len(options)})" if len(options) > 20 else str(options)
         return _err("value_not_in_list", "Value not in list", f"{name}: '{value}' not in {listing}", name,
                     received_value=value)
-    if kind in ("INT", "FLOAT") and isinstance(value, (int, float)) and not isinstance(value, bool):
+    if kind in ("INT", "FLOAT") and not isinstance(value, bool):
+        try:
+            value = int(value) if kind == "INT" else float(value)
+        except (TypeError, ValueError) as exc:  # worded like the server's own conversion
+            return _err("invalid_input_type", f"Failed to convert an input value to a {kind} value",
+                        f"{name}, {value}, {exc}", name, received_value=value)
         if "min" in opts and isinstance(opts["min"], (int, float)) and value < opts["min"]:
             return _err("value_smaller_than_min", f"Value {value} smaller than min of {opts['min']}", name, name,
                         received_value=value)
@@ -119,7 +124,7 @@ def precheck(graph: dict[str, Any], schemas: Schemas, skip: Collection[tuple[str
                                   "exist.", f"Node ID '#{node_id}'"), "node_errors": {}}
     fed = _fed_outputs(graph, schemas)
     if not fed:
-        return {"error": _err("prompt_no_outputs", "Prompt has no outputs", ""), "node_errors": {}}
+        return None  # no schema marks an output node: the server's answer (`prompt_no_outputs`) will do
     node_errors: dict[str, Any] = {}
     for node_id in fed:
         node = graph[node_id]
