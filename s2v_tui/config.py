@@ -142,12 +142,14 @@ class PixVerseSettings(BaseModel):
 class ComfySettings(BaseModel):
     hosts: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8188"])
     t2i_workflow: str | None = None
-    """API-format T2I workflow JSON; None = the bundled SD1.5 template."""
+    """API-format T2I workflow JSON, or `bundled:<name>`; None = the bundled SD1.5 template."""
     i2v_workflow: str | None = None
     per_host_concurrency: int = Field(default=1, ge=1, le=16)
     job_deadline: float = Field(default=1800.0, ge=1)
     stall_timeout: float = Field(default=300.0, ge=1)
     """Fail over when a host sends no progress for this long."""
+    start_timeout: float = Field(default=120.0, ge=0.1)
+    """A prompt still waiting in a host's queue (behind other prompts) after this long moves to an idle host."""
     t2i_mapping: str | None = None
     """Patch-point mapping of t2i_workflow; None = the sidecar `<workflow>.mapping.json`."""
     i2v_mapping: str | None = None

@@ -1,7 +1,8 @@
 """`s2v doctor`: is this machine and config ready to render? A table of checks, each with what to fix.
 
 Checks: the config loads; which backend each stage uses (and that it can be built); which keys are
-set (never their values); whether every endpoint the chosen backends call answers (short timeout);
+set (never their values); whether every endpoint the chosen backends call answers (short timeout) —
+for ComfyUI, that each host is ComfyUI and has every model and node the configured workflows need;
 the ffmpeg binary; the CJK subtitle font; espeak-ng voices. Exit 0 when everything the configured
 backends need is OK, 1 otherwise. Checks of things nothing needs are shown but never fail the run.
 Plain rich output, no Textual.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import subprocess
 from dataclasses import dataclass
@@ -74,8 +76,6 @@ def _endpoints(settings: Settings, used: set[str]) -> list[tuple[str, str]]:
         found.append(("PixVerse", settings.pixverse.base_url))
     if "ollama" in used:
         found.append(("Ollama", settings.ollama.url))
-    if "comfy" in used:
-        found += [(f"ComfyUI {host}", host) for host in settings.comfy.hosts]
     if "cosyvoice" in used and settings.cosyvoice.url:
         found.append(("CosyVoice (local)", settings.cosyvoice.url))
     return found
@@ -91,6 +91,27 @@ async def _reach(label: str, url: str) -> Check:
     except httpx.HTTPError as exc:
         return Check(f"reach {label}", False, f"{httpx.URL(probe).host}: {type(exc).__name__}",
                      "check the network/proxy and the base URL or region in config")
+
+
+async def _comfy_checks(settings: Settings) -> list[Check]:
+    """Each ComfyUI host: is it ComfyUI (version, devices), and can it run the configured workflows."""
+    from s2v_tui.backends.comfy.inspect import inspect_host
+    from s2v_tui.backends.comfy.workflow import load_workflow
+    from s2v_tui.domain.project import parse_size
+
+    comfy = settings.comfy
+    workflows = {}
+    for stage, kind, workflow, mapping in (("keyframe", "t2i", comfy.t2i_workflow, comfy.t2i_mapping),
+                                           ("clip", "i2v", comfy.i2v_workflow, comfy.i2v_mapping)):
+        if settings.backend_for(stage) == "comfy":
+            with contextlib.suppress(S2VError):  # the backend check already says what is wrong with it
+                workflows[f"{stage} workflow"] = load_workflow(kind, workflow, mapping)  # type: ignore[arg-type]
+    try:
+        size = parse_size(settings.render.size)
+    except ValueError:
+        size = (720, 1280)
+    reports = await asyncio.gather(*(inspect_host(url, workflows, size, TIMEOUT) for url in comfy.hosts))
+    return [Check(f.name, f.ok, f.detail, f.fix) for findings in reports for f in findings]
 
 
 def _backend_checks(settings: Settings) -> tuple[list[Check], set[str]]:
@@ -151,7 +172,8 @@ def collect(settings: Settings, *, network: bool = True) -> list[Check]:
         targets = _endpoints(settings, used)
 
         async def reach_all() -> list[Check]:
-            return list(await asyncio.gather(*(_reach(label, url) for label, url in targets)))
+            reached = list(await asyncio.gather(*(_reach(label, url) for label, url in targets)))
+            return reached + (await _comfy_checks(settings) if "comfy" in used else [])
 
         checks += asyncio.run(reach_all())
     return checks + _local_checks(settings, used)

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from s2v_tui.domain.errors import S2VError, redact
+from s2v_tui.domain.errors import PERMANENT_CODES, S2VError, redact
 from s2v_tui.domain.events import (
     Event,
     LogLine,
@@ -126,6 +126,8 @@ class HumanReporter:
                                  disable=not self.live)
         self.tasks: dict[str, TaskID] = {}
         self.fractions: dict[tuple[str | None, str], float] = {}
+        self.failed: dict[tuple[str, str], str] = {}
+        """(stage, error) → the first shot that failed with it."""
         self.started = False
 
     def project_opened(self, path: Path, project: Project) -> None:
@@ -164,7 +166,10 @@ class HumanReporter:
                 self.console.print(f"  {event.shot_id or 'film'} {event.stage}: {what}")
         elif isinstance(event, StageFailed):
             self._advance(event.stage, event.shot_id, note="[red]failures[/]")
-            self.console.print(f"[red]✗ {event.shot_id or 'project'} {event.stage}:[/] {escape(str(event.error))}")
+            who, error = event.shot_id or "project", str(event.error)
+            first = self.failed.setdefault((event.stage, error), who)  # a shared cause is printed once
+            said = escape(error) if first == who else f"the same error as {escape(first)}"
+            self.console.print(f"[red]✗ {who} {event.stage}:[/] {said}")
         elif isinstance(event, StageSkipped):
             self._advance(event.stage, event.shot_id)
         elif isinstance(event, StageProgress) and event.stage in self.tasks and event.shot_id is None:
@@ -187,9 +192,13 @@ class HumanReporter:
         self.console.print(table)
         if event.paid_calls:
             self.console.print("  paid calls made: " + ", ".join(f"{k} {v}" for k, v in event.paid_calls.items()))
+        alike: dict[tuple[str, str], list[str]] = {}  # one line for shots that failed the same way
         for failure in event.failures:
-            self.console.print(f"  [red]✗[/] {failure.shot_id or 'project'} {failure.stage}: {escape(str(failure.error))}")
-        if event.status in ("partial", "failed", "cancelled"):
+            alike.setdefault((failure.stage, str(failure.error)), []).append(failure.shot_id or "project")
+        for (stage, error), shots in alike.items():
+            self.console.print(f"  [red]✗[/] {escape(', '.join(shots))} {stage}: {escape(error)}")
+        permanent = bool(event.failures) and all(f.error.code in PERMANENT_CODES for f in event.failures)
+        if event.status == "cancelled" or (event.status in ("partial", "failed") and not permanent):
             self.console.print("  Finished work is kept; run the same command again to continue.")
 
     def note(self, message: str) -> None:

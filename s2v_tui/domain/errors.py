@@ -147,6 +147,21 @@ class TaskDeadlineError(BackendError):
     code = "task_deadline"
 
 
+class WorkflowRejectedError(BackendError):
+    """A render server refused the workflow itself (a missing model, an out-of-range or missing input).
+
+    Permanent: every shot that uses the workflow fails the same way, so it is neither retried nor worth
+    running again until the workflow, its mapping or the server's models change.
+    """
+
+    code = "workflow_rejected"
+
+
+PERMANENT_CODES = frozenset({BadInputError.code, ConfigError.code, WorkflowRejectedError.code, AuthError.code,
+                             ProjectCorruptError.code, "unsafe_path"})
+"""Error codes that running the same command again cannot fix (the input or config must change first)."""
+
+
 class MediaError(BackendError):
     """A media file is broken or ffmpeg failed on it."""
 

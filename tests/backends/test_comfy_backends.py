@@ -215,3 +215,64 @@ async def test_keyframe_and_clip_backends_share_one_pool(comfy: ComfyFake) -> No
         await clip.aclose()
     assert keyframe.info.lane == clip.info.lane == "comfy" and keyframe.info.paid_provider is None
     assert json.loads(json.dumps(keyframe.info.params))["workflow_sha256"]
+
+
+# -- the clip asked for is the clip needed (issue 11 item 7) -----------------------------------------------
+DOUBLED = {  # a weight-free i2v graph whose frame count is 2 × `amount`: the keyframe batched with itself
+    "5": {"class_type": "LoadImage", "inputs": {"image": "example.png"}},
+    "6": {"class_type": "ImageBatch", "inputs": {"image1": ["5", 0], "image2": ["5", 0]}},
+    "7": {"class_type": "RepeatImageBatch", "inputs": {"image": ["6", 0], "amount": 1}},
+    "8": {"class_type": "CreateVideo", "inputs": {"images": ["7", 0], "fps": 8.0}},
+    "9": {"class_type": "SaveVideo", "inputs": {"video": ["8", 0], "filename_prefix": "x", "format": "auto",
+                                                "codec": "auto"}},
+}
+
+
+async def doubled_clip(tmp_path: Path, comfy: ComfyFake, length: object) -> tuple[float, float, RecordingContext]:
+    from tests.backends.test_comfy_workflow import write_workflow
+
+    mapping = {"kind": "i2v", "output": "9", "frames": {"fps": 8, "step": 2, "min": 2, "max": 160},
+               "inputs": {"image": ["5", "image"], "length": length, "fps": ["8", "fps"],
+                          "prefix": ["9", "filename_prefix"]}}
+    backend = create_clip(comfy_settings(comfy, i2v_workflow=str(write_workflow(tmp_path, mapping, DOUBLED))))
+    keyframe = tmp_path / "key.png"
+    keyframe.write_bytes(png_bytes(160, 288, 3))
+    ctx = RecordingContext(tmp_path / "w")
+    try:
+        promised = backend.duration_for(1.9)
+        await backend.clip(clip_request(keyframe, promised), tmp_path / "clip.mp4", ctx)
+    finally:
+        await backend.aclose()
+    return promised, verify_video(tmp_path / "clip.mp4").duration, ctx
+
+
+async def test_a_scaled_length_asks_for_exactly_the_clip_needed(comfy: ComfyFake, tmp_path: Path) -> None:
+    promised, made, ctx = await doubled_clip(tmp_path, comfy, {"node": "7", "input": "amount", "scale": 0.5})
+    assert promised == 2.0, "1.9 s covered by the fewest frames the rule allows: 16 at 8 fps"
+    assert comfy.prompts[0]["prompt"]["7"]["inputs"]["amount"] == 8
+    assert made == pytest.approx(promised, abs=0.07), "no 2× overshoot"
+    assert not [m for level, m in ctx.logs if level == "warning"]
+
+
+async def test_a_length_the_node_counts_differently_is_named(comfy: ComfyFake, tmp_path: Path) -> None:
+    promised, made, ctx = await doubled_clip(tmp_path, comfy, ["7", "amount"])
+    assert made == pytest.approx(2 * promised, abs=0.07)
+    [warning] = [m for level, m in ctx.logs if level == "warning"]
+    assert "32 frames where 16 were asked" in warning and "set its `scale` to about 0.5" in warning
+
+
+async def test_the_bundled_flux_and_wan22_workflows_render(comfy: ComfyFake, tmp_path: Path) -> None:
+    settings = comfy_settings(comfy, t2i_workflow="bundled:flux_t2i", i2v_workflow="bundled:wan22_i2v")
+    keyframe, clip = create_keyframe(settings), create_clip(settings)
+    try:
+        await keyframe.keyframe(keyframe_request(), tmp_path / "k.png", RecordingContext(tmp_path / "w1"))
+        seconds = clip.duration_for(2.0)
+        await clip.clip(clip_request(tmp_path / "k.png", seconds), tmp_path / "c.mp4", RecordingContext(tmp_path / "w2"))
+    finally:
+        await keyframe.aclose()
+        await clip.aclose()
+    flux, wan = (p["prompt"] for p in comfy.prompts)
+    assert flux["4"]["inputs"]["text"] == "a lighthouse at night" and flux["8"]["inputs"]["seed"] == 42
+    assert wan["11"]["inputs"]["noise_seed"] == wan["12"]["inputs"]["noise_seed"] == 7
+    assert wan["10"]["inputs"]["length"] == 33
+    assert verify_video(tmp_path / "c.mp4").duration == pytest.approx(seconds, abs=0.1)

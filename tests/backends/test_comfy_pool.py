@@ -186,3 +186,137 @@ async def test_waiting_in_line_on_a_busy_host_is_not_a_stall(tmp_path: Path) -> 
             await backend.aclose()
     assert len(comfy.prompts) == 2 and comfy.interrupts == []
     assert not any("stalled" in message for ctx in ctxs for _, message in ctx.logs)
+
+
+# -- the host's own queue (issue 11 item 3) and saying when a host drops out (item 4) -------------------
+async def queue_foreign(server: ComfyFake, count: int) -> list[str]:
+    """Other users' prompts on `server`: the first holds at its sampler until interrupted, the rest wait."""
+    server.stall_next()
+    ids = []
+    async with httpx.AsyncClient() as client:
+        for seed in range(count):
+            graph = load_workflow("t2i", None, None).render({"prompt": "someone else's picture", "seed": seed})
+            response = await client.post(f"{server.url}/prompt", json={"prompt": graph, "client_id": "another-user"})
+            ids.append(response.json()["prompt_id"])
+    await wait_for(lambda: running_on(server), what="the other user's prompt to run")
+    return ids
+
+
+async def test_a_host_busy_with_other_users_prompts_is_not_taken_for_idle(tmp_path: Path) -> None:
+    with ComfyFake() as busy, ComfyFake() as idle:
+        await queue_foreign(busy, 3)
+        backend = create_keyframe(comfy_settings(busy, idle))
+        try:
+            await backend.keyframe(keyframe_request(), tmp_path / "k.png", RecordingContext(tmp_path / "w"))
+        finally:
+            await backend.aclose()
+        assert len(idle.prompts) == 1 and len(busy.prompts) == 3, "the job went to the host with nothing queued"
+
+
+async def test_waiting_for_a_slot_on_a_short_queue_beats_joining_a_long_one(tmp_path: Path) -> None:
+    with ComfyFake() as busy, ComfyFake(step_delay=0.02) as idle:
+        await queue_foreign(busy, 3)
+        backend = create_keyframe(comfy_settings(busy, idle, start_timeout=60))
+        try:
+            jobs = [asyncio.create_task(backend.keyframe(keyframe_request(seed), tmp_path / f"{seed}.png",
+                                                         RecordingContext(tmp_path / f"w{seed}"))) for seed in (1, 2)]
+            await wait_for(lambda: all(job.done() for job in jobs) or len(busy.prompts) > 3, timeout=30,
+                           what="both jobs to finish, or one to queue behind the other user's prompts")
+            for job in jobs:
+                job.cancel()
+            await asyncio.gather(*jobs, return_exceptions=True)
+        finally:
+            await backend.aclose()
+        assert len(busy.prompts) == 3 and len(idle.prompts) == 2, "both ran, one after the other, on the idle host"
+
+
+def moving_settings(first: ComfyFake, second: ComfyFake):  # type: ignore[no-untyped-def]
+    return comfy_settings(first, second, start_timeout=0.3, job_deadline=8, stall_timeout=30)
+
+
+async def free(server: ComfyFake) -> None:
+    """The other user clears their queue and stops their running prompt."""
+    async with httpx.AsyncClient() as client:
+        await client.post(f"{server.url}/queue", json={"clear": True})
+        await client.post(f"{server.url}/interrupt")
+
+
+async def test_a_job_that_has_not_started_moves_to_a_host_that_became_idle(tmp_path: Path) -> None:
+    with ComfyFake() as first, ComfyFake() as second:
+        await queue_foreign(first, 1)
+        await queue_foreign(second, 2)  # busier, so the job goes to the first host and waits there
+        backend = create_keyframe(moving_settings(first, second))
+        ctx = RecordingContext(tmp_path / "w")
+        try:
+            job = asyncio.create_task(backend.keyframe(keyframe_request(), tmp_path / "k.png", ctx))
+            await wait_for(lambda: len(first.prompts) == 2, what="our prompt to wait on the first host")
+            await free(second)
+            await asyncio.wait_for(job, 20)
+        finally:
+            await backend.aclose()
+        ours = first.prompts[1]["prompt_id"]
+        assert ours not in first.history and all(item.prompt_id != ours for item in first._queue), \
+            "withdrawn from the first host's queue: it never runs twice"
+        assert first.interrupts == [], "nothing was interrupted on the first host, the other user's prompt runs on"
+        assert first._running is not None and first._running.prompt_id == first.prompts[0]["prompt_id"]
+        moved = second.prompts[-1]
+        assert moved["client_id"] != "another-user" and second.history[moved["prompt_id"]]["status"]["completed"]
+    Image.open(tmp_path / "k.png").verify()
+    assert any(f"moving the job to {second.url}" in m and "had not started" in m for _, m in ctx.logs)
+    assert ctx.remembered[-1].extra["host"] == second.url
+
+
+async def test_a_job_that_starts_as_it_is_withdrawn_stays_where_it_is(tmp_path: Path) -> None:
+    with ComfyFake() as first, ComfyFake() as second:
+        await queue_foreign(first, 1)
+        await queue_foreign(second, 2)
+        first.race_next_delete()  # ours is taken from the queue just as the withdrawal arrives
+        backend = create_keyframe(moving_settings(first, second))
+        try:
+            job = asyncio.create_task(backend.keyframe(keyframe_request(), tmp_path / "k.png",
+                                                       RecordingContext(tmp_path / "w")))
+            await wait_for(lambda: len(first.prompts) == 2, what="our prompt to wait on the first host")
+            await free(second)
+            await asyncio.wait_for(job, 20)
+            state = backend.pool().state(second.url)
+            assert state is not None and state.busy == 0, "the slot claimed on the idle host was given back"
+        finally:
+            await backend.aclose()
+        ours = first.prompts[1]["prompt_id"]
+        assert first.history[ours]["status"]["status_str"] == "success"
+        assert [p["client_id"] for p in second.prompts] == ["another-user"] * 2, "it ran once, on the first host"
+    Image.open(tmp_path / "k.png").verify()
+
+
+async def test_an_unreachable_host_is_named_once(tmp_path: Path) -> None:
+    with ComfyFake() as dead, ComfyFake() as alive:
+        dead.die()
+        backend = create_keyframe(comfy_settings(dead, alive, reprobe_after=0.1))
+        ctxs = [RecordingContext(tmp_path / f"w{i}") for i in range(3)]
+        try:
+            for index, ctx in enumerate(ctxs):
+                await backend.keyframe(keyframe_request(index), tmp_path / f"{index}.png", ctx)
+                await asyncio.sleep(0.15)  # past reprobe_after: the dead host is probed again each time
+        finally:
+            await backend.aclose()
+        said = [(level, m) for ctx in ctxs for level, m in ctx.logs if dead.url in m]
+        assert len(alive.prompts) == 3
+    assert len(said) == 1 and said[0][0] == "warning"
+    assert "is unreachable" in said[0][1] and "leaving it out" in said[0][1]
+
+
+async def test_a_host_that_answers_again_is_named_once_more(tmp_path: Path) -> None:
+    with ComfyFake() as flaky, ComfyFake() as steady:
+        flaky.faults.add("GET /system_stats", Fault(status=500, body="starting up"))
+        backend = create_keyframe(comfy_settings(flaky, steady, reprobe_after=0.2))
+        ctxs = [RecordingContext(tmp_path / f"w{i}") for i in range(3)]
+        try:
+            for index, ctx in enumerate(ctxs):
+                await backend.keyframe(keyframe_request(index), tmp_path / f"{index}.png", ctx)
+                await asyncio.sleep(0.25)
+        finally:
+            await backend.aclose()
+    said = [[m for level, m in ctx.logs if flaky.url in m and level == "warning"] for ctx in ctxs]
+    assert len(said[0]) == 1 and "HTTP 500" in said[0][0] and "leaving it out" in said[0][0]
+    assert len(said[1]) == 1 and "answers again" in said[1][0]
+    assert said[2] == [] and len(flaky.prompts) == 2

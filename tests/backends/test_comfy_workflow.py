@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,7 @@ def test_user_workflow_with_sidecar_mapping(tmp_path: Path) -> None:
     ({"kind": "t2i", "inputs": {"prompt": ["6", "text"]}, "output": "99"}, "output node '99'"),
     ({"kind": "t2i", "inputs": {"prompt": ["6", "text"], "sead": ["6", "text"]}, "output": "9"},
      "unknown patch point 'sead'"),
-    ({"kind": "t2i", "inputs": {"seed": ["6", "text"]}, "output": "9"}, "needs the 'prompt' patch point"),
+    ({"kind": "t2i", "inputs": {"prefix": ["9", "filename_prefix"]}, "output": "9"}, "sets no 'prompt'"),
     ({"kind": "i2v", "inputs": {"prompt": ["6", "text"]}, "output": "9"}, "configured as t2i"),
     ({"kind": "t2i", "inputs": {"prompt": ["6", "text"]}}, "output"),
 ])
@@ -92,3 +93,98 @@ def test_backends_validate_their_workflow_when_created(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="names node '5'"):
         create_clip(settings)
     assert create_keyframe(make_settings()).info.lane == "comfy"
+
+
+# -- the mapping format: optional prompt, constants, transforms (issue 11 item 6) ----------------------
+SWATCH = {  # a text-free t2i graph: a plain colour picture whose colour is the shot's seed
+    "1": {"class_type": "EmptyImage", "inputs": {"width": 512, "height": 512, "batch_size": 1, "color": 0}},
+    "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "x"}},
+}
+SWATCH_MAPPING = {"kind": "t2i", "output": "2",
+                  "inputs": {"seed": {"node": "1", "input": "color", "modulo": 16777216},
+                             "width": ["1", "width"], "height": ["1", "height"], "prefix": ["2", "filename_prefix"]},
+                  "constants": {"1": {"batch_size": 1}}}
+
+
+def test_a_graph_without_text_needs_no_prompt_and_takes_transforms(tmp_path: Path) -> None:
+    template = load_workflow("t2i", str(write_workflow(tmp_path, SWATCH_MAPPING, SWATCH)), None)
+    graph = template.render(template.shot_values(prompt="ignored", seed=2**31 - 2, width=160, height=288))
+    assert graph["1"]["inputs"] == {"width": 160, "height": 288, "batch_size": 1, "color": (2**31 - 2) % 2**24}
+    assert template.graph["1"]["inputs"]["color"] == 0, "render must not mutate the template"
+
+
+def test_transforms_apply_scale_then_modulo_then_clamp(tmp_path: Path) -> None:
+    graph = {**SWATCH, "3": {"class_type": "RepeatImageBatch", "inputs": {"image": ["1", 0], "amount": 1}}}
+    mapping = {"kind": "t2i", "output": "2", "inputs": {
+        "seed": [{"node": "1", "input": "color", "scale": 3, "modulo": 100, "clamp": [10, 50]},
+                 {"node": "1", "input": "batch_size", "modulo": 4, "clamp": [1, 4]}],
+        "width": {"node": "3", "input": "amount", "scale": 0.1}}}
+    template = load_workflow("t2i", str(write_workflow(tmp_path, mapping, graph)), None)
+    patched = template.render({"seed": 39, "width": 161})
+    assert patched["1"]["inputs"]["color"] == 17  # 39 × 3 = 117 → mod 100 = 17 → within [10, 50]
+    assert patched["1"]["inputs"]["batch_size"] == 3
+    assert patched["3"]["inputs"]["amount"] == 17, "a whole-number point is rounded up after scaling"
+    assert template.render({"seed": 30})["1"]["inputs"]["color"] == 50, "clamped to the top"
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    ({"inputs": {"prompt": {"node": "6", "input": "text", "scale": 2}}}, "'prompt' is text"),
+    ({"inputs": {"prompt": ["6", "text"], "seed": {"node": "6", "input": "text", "modulo": 0}}},
+     "inputs.seed.0.modulo"),
+    ({"inputs": {"prompt": ["6", "text"], "seed": {"node": "6", "input": "text", "clamp": [5, 1]}}}, "low <= high"),
+    ({"inputs": {"prompt": ["6", "text"], "seed": {"node": "6", "input": "text", "offset": 3}}}, "inputs.seed.0.offset"),
+    ({"inputs": {"prompt": ["6", "text"]}, "constants": {"6": {"txt": "x"}}}, "a constant names input 'txt'"),
+    ({"inputs": {"prompt": ["6", "text"]}, "constants": {"60": {"text": "x"}}}, "a constant names node '60'"),
+    ({"inputs": {"prompt": ["6", "text"]}, "constants": {"6": {"text": "x"}}}, "both a constant and the patch point"),
+])
+def test_bad_transforms_and_constants_are_config_errors(tmp_path: Path, change: dict, expected: str) -> None:
+    path = write_workflow(tmp_path, {"kind": "t2i", "output": "9", **change})
+    with pytest.raises(ConfigError) as caught:
+        load_workflow("t2i", str(path), None)
+    assert expected in caught.value.message
+
+
+def test_a_prompt_input_left_unmapped_is_named_unless_pinned(tmp_path: Path) -> None:
+    unmapped = write_workflow(tmp_path, {"kind": "t2i", "output": "9", "inputs": {"seed": ["4", "ckpt_name"]}})
+    with pytest.raises(ConfigError) as caught:
+        load_workflow("t2i", str(unmapped), None)
+    assert "node 6 (CLIPTextEncode) has a text input 'text'" in caught.value.message
+    assert caught.value.hint and '"prompt": ["6", "text"]' in caught.value.hint
+    pinned = write_workflow(tmp_path, {"kind": "t2i", "output": "9", "inputs": {},
+                                       "constants": {"6": {"text": "the same for every shot"}}}, name="pinned.json")
+    assert load_workflow("t2i", str(pinned), None).render({})["6"]["inputs"]["text"] == "the same for every shot"
+
+
+def test_length_takes_only_an_exact_scale(tmp_path: Path) -> None:
+    graph = {"5": {"class_type": "LoadImage", "inputs": {"image": "x.png"}},
+             "8": {"class_type": "RepeatImageBatch", "inputs": {"image": ["5", 0], "amount": 1}},
+             "9": {"class_type": "SaveImage", "inputs": {"images": ["8", 0], "filename_prefix": "x"}}}
+    base = {"kind": "i2v", "output": "9", "frames": {"fps": 8, "step": 3, "offset": 0, "min": 3, "max": 30}}
+    inputs = {"image": ["5", "image"], "length": {"node": "8", "input": "amount", "scale": 0.5}}
+    with pytest.raises(ConfigError, match=r"frames.step 3 × scale 0.5 is not a whole number"):
+        load_workflow("i2v", str(write_workflow(tmp_path, {**base, "inputs": inputs}, graph)), None)
+    clamped = {**inputs, "length": {"node": "8", "input": "amount", "clamp": [1, 10]}}
+    with pytest.raises(ConfigError, match="'length' takes only `scale`"):
+        load_workflow("i2v", str(write_workflow(tmp_path, {**base, "inputs": clamped}, graph)), None)
+
+
+def test_bundled_workflows_by_name() -> None:
+    flux = load_workflow("t2i", "bundled:flux_t2i", None)
+    assert flux.model == "flux1-dev.safetensors" and flux.source == "bundled flux_t2i.json"
+    graph = flux.render(flux.shot_values(prompt="灯塔", seed=5, width=720, height=1280))
+    assert graph["4"]["inputs"]["text"] == "灯塔" and graph["6"]["inputs"]["text"] == ""
+    assert graph["7"]["inputs"]["width"] % 16 == 0 and graph["8"]["inputs"]["cfg"] == 1.0
+    wan = load_workflow("i2v", "bundled:wan22_i2v.json", None)
+    patched = wan.render(wan.shot_values(prompt="waves", seed=9, width=720, height=1280, seconds=3.0))
+    assert patched["11"]["inputs"]["noise_seed"] == patched["12"]["inputs"]["noise_seed"] == 9
+    assert patched["10"]["inputs"]["length"] == 49 and patched["11"]["inputs"]["end_at_step"] == 10
+    with pytest.raises(ConfigError, match="bundled:wan22_i2v"):
+        load_workflow("i2v", "bundled:wan23", None)
+
+
+def test_the_readme_shows_the_bundled_flux_and_wan22_mappings_as_shipped() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    shown = [json.loads(block) for block in re.findall(r"```json\n(.*?)\n```", readme, flags=re.S)]
+    for name in ("flux_t2i", "wan22_i2v"):
+        template = load_workflow(name.rsplit("_", 1)[1], f"bundled:{name}", None)  # type: ignore[arg-type]
+        assert template.mapping.model_dump() in [type(template.mapping).model_validate(m).model_dump() for m in shown]

@@ -33,7 +33,7 @@ folder (checkpoints, diffusion_models, text_encoders, vae, clip_vision, loras, .
 loader combos (default `comfy_catalogue.DEFAULT_MODELS`).
 
 Controls (thread-safe): `error_next(exception_message, node_id=None, exception_type="torch.OutOfMemoryError")`,
-`stall_next(node_id=None)`, `die()` (sets `dead`; not restartable, `stop()` still cleans up). Records: `prompts`
+`stall_next(node_id=None)`, `race_next_delete()`, `die()` (sets `dead`; not restartable, `stop()` still cleans up). Records: `prompts`
 (accepted submits: prompt_id, number, prompt, client_id, extra_data, outputs), `interrupts` (prompt_id asked,
 running, interrupted), `uploads` ({"[sub/]name": bytes}), `history`, `files` ({(type, subfolder, name): bytes}).
 """
@@ -99,6 +99,7 @@ class ComfyFake(ComfyHttpRoutes, FakeServer):
         self._lock = threading.Lock()
         self._error_next: dict[str, Any] | None = None
         self._stall_next: str | None | bool = False
+        self._race_delete = False
         self._queue: list[_Item] = []
         self._running: _Item | None = None
         self._number = 0
@@ -121,6 +122,20 @@ class ComfyFake(ComfyHttpRoutes, FakeServer):
         """The next prompt hangs at `node_id` (default: its first sampler) until interrupted or stopped."""
         with self._lock:
             self._stall_next = node_id
+
+    def race_next_delete(self) -> None:
+        """The next `POST /queue {"delete"}` arrives just as the prompt at the head of the queue is taken:
+        the running prompt is interrupted and the head starts before the delete is applied."""
+        with self._lock:
+            self._race_delete = True
+
+    async def _let_the_head_start(self) -> None:
+        head = min(self._queue, key=lambda i: i.number).prompt_id if self._queue else None
+        self._interrupt_flag.set()
+        for _ in range(500):
+            if head is None or (self._running is not None and self._running.prompt_id == head):
+                return
+            await asyncio.sleep(0.01)
 
     def die(self) -> None:
         """Stop serving abruptly: abort every connection (HTTP and WS) and close the listening socket."""

@@ -207,6 +207,21 @@ async def _decode(ex: Executor, node_id: str, inp: dict[str, Any]) -> tuple[tupl
              "batch": lat["batch"] * lat.get("frames", 1), "seed": lat.get("seed", 0)},), None
 
 
+async def _empty_image(ex: Executor, node_id: str, inp: dict[str, Any]) -> tuple[tuple[Value, ...], Ui | None]:
+    return ({"type": "IMAGE", "width": int(inp["width"]), "height": int(inp["height"]),
+             "batch": int(inp["batch_size"]), "seed": int(inp["color"]) & 0xFFFF},), None
+
+
+async def _image_batch(ex: Executor, node_id: str, inp: dict[str, Any]) -> tuple[tuple[Value, ...], Ui | None]:
+    first, second = inp["image1"], inp["image2"]  # the real node scales image2 to image1's size
+    return ({**first, "batch": first["batch"] + second["batch"]},), None
+
+
+async def _repeat_batch(ex: Executor, node_id: str, inp: dict[str, Any]) -> tuple[tuple[Value, ...], Ui | None]:
+    image = inp["image"]  # image.repeat((amount, 1, 1, 1)): every frame of the batch, `amount` times
+    return ({**image, "batch": image["batch"] * int(inp["amount"])},), None
+
+
 async def _load_image(ex: Executor, node_id: str, inp: dict[str, Any]) -> tuple[tuple[Value, ...], Ui | None]:
     data = ex.input_bytes(inp["image"])
     if data is None:
@@ -273,6 +288,7 @@ RUNNERS: dict[str, Runner] = {
     "CLIPTextEncode": _text, "FluxGuidance": _same, "ModelSamplingSD3": _same,
     "EmptyLatentImage": _latent, "EmptySD3LatentImage": _latent,
     "KSampler": _sample, "KSamplerAdvanced": _sample, "VAEDecode": _decode,
+    "EmptyImage": _empty_image, "ImageBatch": _image_batch, "RepeatImageBatch": _repeat_batch,
     "LoadImage": _load_image, "WanImageToVideo": _wan_i2v, "CreateVideo": _create_video,
     "SaveImage": _save_image, "PreviewImage": _preview_image, "SaveVideo": _save_video,
     "VHS_VideoCombine": _vhs_combine,

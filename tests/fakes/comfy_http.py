@@ -39,7 +39,10 @@ class ComfyHttpRoutes:
     _client_id: str | None
     _last_node: str | None
     _outbox: asyncio.Queue[tuple[str, dict[str, Any], str | None]]
+    _race_delete: bool
     queue_remaining: int
+
+    async def _let_the_head_start(self) -> None: ...
 
     # -- WebSocket -----------------------------------------------------------------------------------
     async def _ws(self, request: web.Request) -> web.StreamResponse:
@@ -184,6 +187,9 @@ class ComfyHttpRoutes:
 
     async def _post_queue(self, request: web.Request) -> web.Response:
         body = json.loads(await request.read() or b"{}")
+        if body.get("delete") and self._race_delete:
+            self._race_delete = False
+            await self._let_the_head_start()
         if body.get("clear"):
             self._queue.clear()
             self._queue_updated()

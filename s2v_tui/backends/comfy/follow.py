@@ -6,7 +6,11 @@ overall, both end in `HostFailure` (the job moves to another host). `/history` i
 `poll_interval` even while the socket is up — a lost end marker costs one interval, not the job — and
 a dropped socket is reopened (same clientId) while polling carries on. Without a socket, "running"
 in `/queue` is the only sign of life; a prompt in neither queue nor history has vanished (the host
-restarted) and is resubmitted elsewhere. Waiting in the host's queue is not a stall.
+restarted) and is resubmitted elsewhere. Waiting in the host's queue is not a stall; but a prompt that
+has not started after `start_timeout` (other users' prompts ahead of it) is withdrawn from that queue
+and moved to a host that is idle, if there is one (`JobMoved`). ComfyUI's `POST /queue {"delete"}`
+drops only pending prompts, so after it `/queue` tells whether ours had started after all (then it
+stays) or is gone (then it runs only on the new host).
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 import websocket
 
@@ -24,8 +29,19 @@ from s2v_tui.backends.comfy.events import CLOSED, EventStream
 from s2v_tui.config import ComfySettings
 from s2v_tui.domain.errors import BackendError, TransientError
 
+if TYPE_CHECKING:
+    from s2v_tui.backends.comfy.pool import Slot
+
 RECONNECT_EVERY = 5.0
 """Minimum seconds between attempts to reopen a dropped WebSocket."""
+
+
+class JobMoved(Exception):  # noqa: N818 - control flow between the follower and the backend, never shown
+    """Our prompt was withdrawn from a queue before it started; `slot` is held on the host it moves to."""
+
+    def __init__(self, slot: Slot, reason: str) -> None:
+        super().__init__(reason)
+        self.slot, self.reason = slot, reason
 
 
 def execution_failed(host: str, data: dict[str, Any]) -> BackendError:
@@ -57,10 +73,14 @@ def raise_for_history(host: str, entry: dict[str, Any]) -> None:
 
 class Follower:
     def __init__(self, host: ComfyHost, stream: EventStream, prompt_id: str, graph: dict[str, Any],
-                 ctx: StageContext, settings: ComfySettings, *, reconnect: bool = True) -> None:
+                 ctx: StageContext, settings: ComfySettings, *, reconnect: bool = True,
+                 idle_host: Callable[[], Awaitable[Slot | None]] | None = None) -> None:
         self.host, self.stream, self.prompt_id, self.ctx, self.settings = host, stream, prompt_id, ctx, settings
         self.may_reconnect = reconnect
         """False when following another run's prompt: its events go to that run's clientId."""
+        self.idle_host = idle_host
+        """Claims a slot on another host that is idle now (None: this prompt is never moved)."""
+        self.told_waiting = False
         self.classes = {node_id: node["class_type"] for node_id, node in graph.items()}
         self.done: set[str] = set()
         self.current: str | None = None
@@ -103,15 +123,42 @@ class Follower:
                 raise_for_history(self.host.url, entry)
                 return entry
             if not self.stream.alive or time.monotonic() - last_sign > self.settings.poll_interval:
-                state = await self.host.queue_state(self.prompt_id)
+                state, ahead = await self.host.queue_position(self.prompt_id)
                 if state == "pending" or (state == "running" and not self.stream.alive):
                     # Waiting behind other prompts (ours too, with per_host_concurrency > 1) is not a
                     # stall; without a socket, "still running" is all we can see. job_deadline bounds both.
                     last_sign = time.monotonic()
+                if state == "pending" and last_sign - started >= self.settings.start_timeout:
+                    state = await self.move_if_possible(ahead, last_sign - started)
+                    if state == "absent":  # it finished meanwhile: the history has it
+                        next_poll = time.monotonic()
+                        continue
                 vanished = vanished + 1 if state == "absent" else 0
                 if vanished >= 2:
                     raise HostFailure(self.host.url, "the prompt vanished from its queue (did ComfyUI restart?)")
             next_poll = time.monotonic() + self.settings.poll_interval
+
+    async def move_if_possible(self, ahead: int, waited: float) -> str:
+        """Withdraw our waiting prompt and raise `JobMoved` if another host is idle; else the prompt's state."""
+        slot = await self.idle_host() if self.idle_host is not None else None
+        if slot is None:
+            if not self.told_waiting:
+                self.told_waiting = True
+                self.ctx.log(f"ComfyUI {self.host.url}: waiting behind {ahead} other prompt(s) for {waited:.0f}s; "
+                             "no other host is free", "info")
+            return "pending"
+        moved = False
+        try:
+            await self.host.withdraw(self.prompt_id)
+            state = await self.host.queue_state(self.prompt_id)
+            if state == "absent" and await self.host.history(self.prompt_id) is None:
+                moved = True
+                raise JobMoved(slot, f"it had not started after {waited:.0f}s behind {ahead} other prompt(s) "
+                                     f"on {self.host.url}")
+        finally:
+            if not moved:
+                slot.release()
+        return state  # "running": it started just before the withdrawal, so it stays here
 
     async def reconnect(self) -> None:
         try:

@@ -1,4 +1,4 @@
-"""One prompt on one host: open the socket, upload, queue, follow, fetch the output — or resume one.
+"""One prompt on one host: check, open the socket, upload, queue, follow, fetch the output — or resume one.
 
 The socket is opened before `/prompt` so no event is missed. The prompt id is chosen here and sent
 with the prompt, so a cancellation at any instant after submitting knows what to interrupt: on
@@ -14,10 +14,11 @@ import asyncio
 import contextlib
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import websocket
 
@@ -25,9 +26,14 @@ from s2v_tui.backends.base import StageContext
 from s2v_tui.backends.comfy.client import ComfyHost, HostFailure
 from s2v_tui.backends.comfy.events import EventStream
 from s2v_tui.backends.comfy.follow import Follower, raise_for_history
+from s2v_tui.backends.comfy.gate import WorkflowGate
+from s2v_tui.backends.comfy.validation import Rejection
 from s2v_tui.backends.comfy.workflow import WorkflowTemplate
 from s2v_tui.config import ComfySettings
 from s2v_tui.domain.errors import BackendError, S2VError
+
+if TYPE_CHECKING:
+    from s2v_tui.backends.comfy.pool import Slot
 
 VIDEO_SUFFIXES = (".mp4", ".webm", ".mov", ".mkv", ".gif", ".webp", ".avi")
 
@@ -80,29 +86,45 @@ async def stop(host: ComfyHost, prompt_id: str) -> None:
         await asyncio.shield(host.stop(prompt_id))
 
 
+@asynccontextmanager
+async def stopped_on_failure(host: ComfyHost, prompt_id: str) -> AsyncIterator[None]:
+    """Interrupt and dequeue our prompt when we are cancelled or give up on the host meanwhile."""
+    try:
+        yield
+    except (asyncio.CancelledError, HostFailure):
+        await stop(host, prompt_id)
+        raise
+
+
 async def run_prompt(host: ComfyHost, spec: PromptSpec, out: Path, ctx: StageContext, settings: ComfySettings,
-                     *, deadline: float, on_submitted: Callable[[str], Awaitable[None]]) -> None:
+                     *, deadline: float, gate: WorkflowGate, on_submitted: Callable[[str], Awaitable[None]],
+                     idle_host: Callable[[], Awaitable[Slot | None]] | None = None) -> None:
+    """Render on this host. Raises `Refused` (the host will not run this workflow), `JobMoved` (it
+    waited too long and another host is idle), `HostFailure`, or the prompt's own failure."""
     client_id, prompt_id = uuid.uuid4().hex, str(uuid.uuid4())
+    label = safe_name(f"{ctx.project_id}_{ctx.shot_id}_{prompt_id[:8]}")
+    values = dict(spec.values, prefix=f"s2v/{label}")
+    await gate.check(host, spec.template.render(values), [(t.node, t.input) for t in spec.template.targets("image")])
     stream = EventStream(host.ws_url(client_id))
     try:
         try:
             await stream.open(settings.request_timeout)
         except (OSError, websocket.WebSocketException) as exc:
             ctx.log(f"ComfyUI {host.url}: no WebSocket ({type(exc).__name__}); following by polling", "warning")
-        label = safe_name(f"{ctx.project_id}_{ctx.shot_id}_{prompt_id[:8]}")
-        values = dict(spec.values, prefix=f"s2v/{label}")
-        if spec.upload is not None:
-            name = f"s2v_{label}{spec.upload.suffix.lower() or '.png'}"
-            values["image"] = await host.upload_image(spec.upload, name)
-        graph = spec.template.render(values)
-        try:
-            prompt_id = await host.queue_prompt(graph, client_id, prompt_id, spec.template.source)
-            await on_submitted(prompt_id)
+        async with gate.first_submission(host):
+            if spec.upload is not None:
+                name = f"s2v_{label}{spec.upload.suffix.lower() or '.png'}"
+                values["image"] = await host.upload_image(spec.upload, name)
+            graph = spec.template.render(values)
+            async with stopped_on_failure(host, prompt_id):
+                answer = await host.queue_prompt(graph, client_id, prompt_id)
+            if isinstance(answer, Rejection):
+                gate.refuse(host, answer)
+            gate.accept(host)
+        async with stopped_on_failure(host, answer):
+            await on_submitted(answer)
             ctx.progress(0.02, f"queued on {host.url}")
-            entry = await Follower(host, stream, prompt_id, graph, ctx, settings).wait(deadline)
-        except (asyncio.CancelledError, HostFailure):
-            await stop(host, prompt_id)
-            raise
+            entry = await Follower(host, stream, answer, graph, ctx, settings, idle_host=idle_host).wait(deadline)
     finally:
         await stream.close()
     await host.fetch(pick_output(entry, spec, host.url), out, spec.verify)
@@ -122,9 +144,9 @@ async def resume_prompt(host: ComfyHost, prompt_id: str, spec: PromptSpec, out: 
         ctx.log(f"resuming ComfyUI prompt {prompt_id} on {host.url}")
         follower = Follower(host, EventStream(""), prompt_id, spec.template.graph, ctx, settings, reconnect=False)
         try:
-            entry = await follower.wait(deadline)
-        except (asyncio.CancelledError, HostFailure):
-            await stop(host, prompt_id)
+            async with stopped_on_failure(host, prompt_id):
+                entry = await follower.wait(deadline)
+        except HostFailure:
             raise
         except S2VError:
             return False  # it failed (or we interrupted it when that run was cancelled): submit anew

@@ -2,9 +2,10 @@
 
 A workflow is the JSON that ComfyUI's "Export (API)" writes. Next to it, `<name>.mapping.json` says
 which node inputs s2v fills in (prompt, negative, seed, width/height, input image, length/fps, output
-file prefix), which node's output is the result, and what sizes/frame counts the model accepts. Both
-are checked when the backend is created, so a typo in a node id or input name is a `ConfigError`
-naming it before anything is queued, not a KeyError halfway through a render.
+file prefix — with optional transforms), which it pins, which node's output is the result, and what
+sizes/frame counts the model accepts (format: `mapping.py`). Both are checked when the backend is
+created, so a typo in a node id or input name is a `ConfigError` naming it before anything is queued,
+not a KeyError halfway through a render.
 """
 
 from __future__ import annotations
@@ -18,59 +19,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
+from s2v_tui.backends.comfy.mapping import WHOLE, Mapping, Target, check_mapping
 from s2v_tui.domain.errors import ConfigError
 
-PATCH_POINTS = ("prompt", "negative", "seed", "width", "height", "image", "length", "fps", "prefix")
-REQUIRED = {"t2i": ("prompt",), "i2v": ("prompt", "image")}
 BUNDLED = {"t2i": "sd15_t2i.json", "i2v": "wan21_i2v.json"}
 MODEL_INPUTS = ("ckpt_name", "unet_name", "model_name")
-
-Target = tuple[str, str]
-
-
-class SizeRule(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    multiple: int = Field(default=8, ge=1, le=256)
-    max_pixels: int | None = Field(default=None, ge=4096)
-    """Scale the project size down (keeping its aspect) to at most this many pixels."""
-
-
-class FrameRule(BaseModel):
-    """Frame counts the model accepts: offset + step·k, between min and max, at `fps`."""
-
-    model_config = ConfigDict(extra="forbid")
-    fps: float = Field(default=16, gt=0, le=120)
-    step: int = Field(default=1, ge=1)
-    offset: int = Field(default=0, ge=0)
-    min: int = Field(default=1, ge=1)
-    max: int = Field(default=10_000, ge=1)
-
-
-class Mapping(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    kind: Literal["t2i", "i2v"]
-    description: str = ""
-    inputs: dict[str, list[Target]]
-    output: str
-    size: SizeRule = Field(default_factory=SizeRule)
-    frames: FrameRule = Field(default_factory=FrameRule)
-
-    @field_validator("inputs", mode="before")
-    @classmethod
-    def _targets(cls, value: Any) -> Any:
-        """Accept ["6", "text"] or [["6", "text"], ["7", "text"]] per patch point."""
-        if not isinstance(value, dict):
-            return value
-        pairs = {k: [v] if isinstance(v, list) and v and not isinstance(v[0], list) else v for k, v in value.items()}
-        return {k: [[str(p[0]), p[1]] if isinstance(p, list) and p else p for p in v] if isinstance(v, list) else v
-                for k, v in pairs.items()}
-
-    @field_validator("output", mode="before")
-    @classmethod
-    def _node_id(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int) else value
 
 
 @dataclass(frozen=True)
@@ -99,8 +54,9 @@ class WorkflowTemplate:
                      for side in (width, height))
 
     def frame_count(self, seconds: float) -> int:
+        """Frames of the clip for `seconds`: the fewest the model accepts that cover them (or its max)."""
         rule = self.mapping.frames
-        wanted = max(rule.min, min(rule.max, math.ceil(seconds * rule.fps)))
+        wanted = max(rule.min, min(rule.max, math.ceil(seconds * rule.fps - 1e-6)))
         steps = max(0, math.ceil((wanted - rule.offset) / rule.step))
         frames = rule.offset + steps * rule.step
         while frames > rule.max and steps > 0:  # never exceed what the model accepts
@@ -108,12 +64,30 @@ class WorkflowTemplate:
             frames = rule.offset + steps * rule.step
         return frames
 
+    def shot_values(self, *, prompt: str, seed: int, width: int, height: int, negative: str | None = None,
+                    seconds: float | None = None) -> dict[str, Any]:
+        """The patch-point values for one shot: the size fitted to the model, and for a clip the frame
+        count covering `seconds` at the mapping's fps (`length` counts the clip's frames)."""
+        width, height = self.fit_size(width, height)
+        values: dict[str, Any] = {"prompt": prompt, "seed": seed, "width": width, "height": height}
+        if negative is not None:
+            values["negative"] = negative
+        if seconds is not None:
+            values |= {"length": self.frame_count(seconds), "fps": self.mapping.frames.fps}
+        return values
+
+    def targets(self, name: str) -> list[Target]:
+        return self.mapping.inputs.get(name, [])
+
     def render(self, values: dict[str, Any]) -> dict[str, Any]:
-        """A copy of the graph with the given patch points filled in (unmapped ones are skipped)."""
+        """A copy of the graph with the constants and the given patch points (transformed) filled in;
+        patch points the mapping does not name are skipped."""
         graph = copy.deepcopy(self.graph)
+        for node_id, constants in self.mapping.constants.items():
+            graph[node_id]["inputs"].update(copy.deepcopy(constants))
         for name, value in values.items():
-            for node_id, input_name in self.mapping.inputs.get(name, ()):
-                graph[node_id]["inputs"][input_name] = value
+            for target in self.targets(name):
+                graph[target.node]["inputs"][target.input] = target.apply(value, name in WHOLE)
         return graph
 
 
@@ -141,50 +115,44 @@ def check_graph(graph: Any, source: str) -> dict[str, Any]:
     return graph
 
 
-def check_mapping(mapping: Mapping, graph: dict[str, Any], source: str, mapping_source: str) -> None:
-    for name in mapping.inputs:
-        if name not in PATCH_POINTS:
-            raise ConfigError(f"{mapping_source}: unknown patch point {name!r}",
-                              hint=f"use some of: {', '.join(PATCH_POINTS)}")
-    for name in REQUIRED[mapping.kind]:
-        if not mapping.inputs.get(name):
-            raise ConfigError(f"{mapping_source}: a {mapping.kind} workflow needs the {name!r} patch point")
-    for name, targets in mapping.inputs.items():
-        for node_id, input_name in targets:
-            node = graph.get(node_id)
-            if node is None:
-                raise ConfigError(f"{mapping_source}: patch point {name!r} names node {node_id!r}, "
-                                  f"which is not in {source}", hint=f"nodes there: {', '.join(sorted(graph))}")
-            if input_name not in node["inputs"]:
-                raise ConfigError(f"{mapping_source}: patch point {name!r} names input {input_name!r} of node "
-                                  f"{node_id} ({node['class_type']}), which has no such input",
-                                  hint=f"its inputs: {', '.join(sorted(node['inputs']))}")
-    if mapping.output not in graph:
-        raise ConfigError(f"{mapping_source}: output node {mapping.output!r} is not in {source}",
-                          hint="name the Save node whose file is the result")
-    rule = mapping.frames
-    if (rule.min - rule.offset) % rule.step or (rule.max - rule.offset) % rule.step or rule.min > rule.max:
-        raise ConfigError(f"{mapping_source}: frames min/max must be offset + step·k with min <= max")
-
-
 def sidecar_for(workflow: Path) -> Path:
     return workflow.with_name(workflow.name.removesuffix(".json") + ".mapping.json")
 
 
+def bundled_names() -> list[str]:
+    folder = resources.files("s2v_tui.backends.comfy") / "workflows"
+    return sorted(f.name.removesuffix(".json") for f in folder.iterdir()
+                  if f.name.endswith(".json") and not f.name.endswith(".mapping.json"))
+
+
+def _bundled(name: str, what: str) -> tuple[Any, str]:
+    folder = resources.files("s2v_tui.backends.comfy") / "workflows"
+    try:
+        return json.loads((folder / name).read_text(encoding="utf-8")), f"bundled {name}"
+    except FileNotFoundError:
+        raise ConfigError(f"there is no bundled ComfyUI {what} {name!r}",
+                          hint=f"bundled workflows: {', '.join('bundled:' + n for n in bundled_names())}") from None
+
+
 def load_workflow(kind: Literal["t2i", "i2v"], workflow: str | None, mapping: str | None) -> WorkflowTemplate:
-    """Load and validate a workflow (None = the bundled one) and its mapping (None = the sidecar)."""
-    if workflow:
-        graph_path = Path(workflow).expanduser()
-        graph_raw = _read_json(graph_path, f"{kind} workflow")
-        mapping_path = Path(mapping).expanduser() if mapping else sidecar_for(graph_path)
-        mapping_raw = _read_json(mapping_path, f"{kind} workflow mapping")
-        source, mapping_source = str(graph_path), str(mapping_path)
+    """Load and validate a workflow and its mapping (None = the sidecar next to it).
+
+    `workflow` is a path, `bundled:<name>` for one shipped with s2v, or None for the default of `kind`.
+    """
+    workflow = workflow or f"bundled:{BUNDLED[kind]}"
+    if workflow.startswith("bundled:"):
+        name = workflow.removeprefix("bundled:").removesuffix(".json") + ".json"
+        graph_raw, source = _bundled(name, f"{kind} workflow")
+        sidecar = name.replace(".json", ".mapping.json")
     else:
-        folder = resources.files("s2v_tui.backends.comfy") / "workflows"
-        name = BUNDLED[kind]
-        graph_raw = json.loads((folder / name).read_text(encoding="utf-8"))
-        mapping_raw = json.loads((folder / name.replace(".json", ".mapping.json")).read_text(encoding="utf-8"))
-        source, mapping_source = f"bundled {name}", f"bundled {name.replace('.json', '.mapping.json')}"
+        graph_path = Path(workflow).expanduser()
+        graph_raw, source = _read_json(graph_path, f"{kind} workflow"), str(graph_path)
+        sidecar = str(sidecar_for(graph_path))
+    if mapping or not workflow.startswith("bundled:"):
+        mapping_path = Path(mapping or sidecar).expanduser()
+        mapping_raw, mapping_source = _read_json(mapping_path, f"{kind} workflow mapping"), str(mapping_path)
+    else:
+        mapping_raw, mapping_source = _bundled(sidecar, f"{kind} workflow mapping")
     graph = check_graph(graph_raw, source)
     try:
         parsed = Mapping.model_validate(mapping_raw)
