@@ -5,6 +5,7 @@
     s2v --run STORY_OR_DIR       render headless (see --help for options and exit codes)
     s2v doctor                   check config, keys, endpoints, ffmpeg, fonts, voices
     s2v restore PROJECT_DIR      restore project.json from its last good copy
+    s2v serve                    the original service's HTTP API on 127.0.0.1:12345 (see `s2v serve --help`)
 
 The TUI is imported only when it is used, so `s2v --run` never loads Textual.
 """
@@ -87,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_doctor(argv[1:])
     if argv[:1] == ["restore"]:
         return _restore(argv[1:])
+    if argv[:1] == ["serve"]:
+        from s2v_tui.serve.cli import run_serve
+
+        return run_serve(argv[1:])
     args = _parser().parse_args(argv)
     if args.config:
         os.environ["S2V_CONFIG_FILE"] = str(args.config)

@@ -208,6 +208,27 @@ class FakeSettings(BaseModel):
     """"shot_02:keyframe"-style entries the fake backends fail on (for demos and tests)."""
 
 
+class ServeSettings(BaseModel):
+    """`s2v serve`: the original service's HTTP API over the same engine."""
+
+    host: str = "127.0.0.1"
+    """Address to listen on; anything but loopback needs `token`."""
+    port: int = Field(default=12345, ge=0, le=65535)
+    """SERVICE_PORT, as the original service."""
+    token: Secret = None
+    """S2V_SERVE_TOKEN: bearer token every request must carry (required to listen beyond loopback)."""
+    public_url: str | None = None
+    """Base of the /static URLs in responses (e.g. https://s2v.example.com); None = relative "/static/…"."""
+    max_running: int = Field(default=8, ge=1, le=256)
+    """Operations that run at once (they share the per-provider lanes); the rest wait in the queue."""
+    max_queue: int = Field(default=32, ge=0, le=10_000)
+    """Operations that may wait for a free slot; beyond it a POST gets 503 with Retry-After."""
+    max_body_bytes: int = Field(default=262_144, ge=1024)
+    """Largest request body accepted (413 beyond it); a story is at most 20 000 characters."""
+    static_url_expires: int = Field(default=86_400, ge=60)
+    """Lifetime in seconds of signed /static links (signed only when a token is set)."""
+
+
 SEED_ENV: dict[str, tuple[str, ...]] = {
     "LOCAL_INFERENCE": ("local_inference",),
     "DASHSCOPE_API_KEY": ("dashscope", "api_key"),
@@ -227,6 +248,8 @@ SEED_ENV: dict[str, tuple[str, ...]] = {
     "PIXVERSE_MODEL": ("pixverse", "model"),
     "OLLAMA_URL": ("ollama", "url"),
     "COSYVOICE_URL": ("cosyvoice", "url"),
+    "SERVICE_PORT": ("serve", "port"),
+    "S2V_SERVE_TOKEN": ("serve", "token"),  # not the seed's, but the name the service documents
 }
 """The original service's environment names and where they land."""
 
@@ -288,6 +311,7 @@ class Settings(BaseSettings):
     openai_compat: OpenAICompatSettings = Field(default_factory=OpenAICompatSettings)
     cosyvoice: CosyVoiceLocalSettings = Field(default_factory=CosyVoiceLocalSettings)
     fake: FakeSettings = Field(default_factory=FakeSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
     keymap: dict[str, str] = Field(default_factory=dict)
     """TUI binding id → keys, e.g. {"render-all" = "ctrl+r"}."""
 

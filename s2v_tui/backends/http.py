@@ -216,6 +216,8 @@ class RedactingFilter(logging.Filter):
     signed `Authorization` included), so turning on debug logging never writes a key anywhere."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:  # keep the args: formatters may unpack them
+            record.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in record.args)
         message = record.getMessage()
         clean = redact(message)
         if clean != message:

@@ -63,18 +63,21 @@ async def _all_or_cancel(coros: list[Coroutine[Any, Any, T]], *, return_exceptio
 class Engine:
     """Renders one project. Construct once per open project; `run` may be called repeatedly."""
 
-    def __init__(self, folder: ProjectFolder, settings: Settings, backends: BackendSet | None = None) -> None:
+    def __init__(self, folder: ProjectFolder, settings: Settings, backends: BackendSet | None = None,
+                 lanes: Lanes | None = None) -> None:
+        """`backends` and `lanes` may be shared by many engines (`s2v serve` renders many stories on one
+        loop): shared lanes keep the per-provider concurrency what it is for one project."""
         self.folder = folder
         self.settings = settings
         self.backends = backends or BackendSet.from_settings(settings)
-        self.lanes = Lanes(lane_widths(settings))
+        self.lanes = lanes or Lanes(lane_widths(settings))
 
     async def aclose(self) -> None:
         await self.backends.aclose()
 
     async def run(self, project: Project, *, shots: Collection[str] | None = None,
                   storyboard: StoryboardMode = "auto", final: bool = True,
-                  cancel: CancelToken | None = None) -> AsyncIterator[Event]:
+                  cancel: CancelToken | None = None, keyframes_only: bool = False) -> AsyncIterator[Event]:
         """Build what is missing or stale and yield events as it goes.
 
         Args:
@@ -83,10 +86,12 @@ class Engine:
             storyboard: "auto" makes shots only when there are none; "regenerate" remakes unlocked ones.
             final: join the segments into output/final.mp4.
             cancel: stop cleanly when set.
+            keyframes_only: build only the keyframes (the storyboard step of a service); no final join.
         """
         queue: asyncio.Queue[object] = asyncio.Queue()
         run = RunContext(project, self.folder, self.settings, self.lanes, queue.put_nowait)
-        worker = asyncio.create_task(self._execute(run, shots, storyboard, final))
+        worker = asyncio.create_task(self._execute(run, shots, storyboard, final and not keyframes_only,
+                                                   keyframes_only))
         watcher = asyncio.create_task(cancel.wait()) if cancel else None
 
         def finish(_: object) -> None:
@@ -116,7 +121,7 @@ class Engine:
                     await worker
 
     async def _execute(self, run: RunContext, shots: Collection[str] | None, storyboard: StoryboardMode,
-                       final: bool) -> None:
+                       final: bool, keyframes_only: bool = False) -> None:
         started = time.monotonic()
         project = run.project
         runner = StageRunner(run, self.backends)
@@ -154,7 +159,8 @@ class Engine:
                 paid[storyboard_paid] = paid.get(storyboard_paid, 0) + run.paid_calls[storyboard_paid]
             run.emit(RunStarted(project_id=project.id, project_dir=str(self.folder.path), shots=len(selected),
                                 to_build=plan.to_build, cached=plan.cached, paid_calls=paid))
-            results = await _all_or_cancel([self._shot(runner, shot) for shot in selected])
+            results = await _all_or_cancel([self._keyframe(runner, shot) if keyframes_only else self._shot(runner, shot)
+                                            for shot in selected])
             segments = [seg for seg in results if seg is not None]
             complete = len(segments) == len(project.shots) and len(selected) == len(project.shots)
             if final and segments and (complete or self.settings.render.allow_partial and shots is None):
@@ -163,7 +169,8 @@ class Engine:
                     final_path = str(self.folder.resolve(asset.path))
                     srt_path = str(self.folder.resolve(project.render.srt.path)) if project.render.srt else None
                     duration = project.render.duration
-            status = ("partial" if segments else "failed") if runner.failures else "done"
+            made_some = bool(segments) or keyframes_only and len(runner.failures) < len(selected)
+            status = ("partial" if made_some else "failed") if runner.failures else "done"
         except S2VError as exc:  # project-level problems: no shots, unknown ids, bad music file…
             info = ErrorInfo.from_exception(exc)
             runner.failures.append((None, "final", info))
@@ -222,6 +229,12 @@ class Engine:
             for state in shot.stages.values():
                 if state.status == StageStatus.RUNNING:
                     state.status = StageStatus.PENDING
+
+    @staticmethod
+    async def _keyframe(runner: StageRunner, shot: Shot) -> Asset | None:
+        with contextlib.suppress(StageError):
+            await runner.keyframe(shot)
+        return None
 
     async def _shot(self, runner: StageRunner, shot: Shot) -> Asset | None:
         """keyframe ‖ voice → clip → segment for one shot; None if any stage failed."""

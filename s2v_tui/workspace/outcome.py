@@ -22,3 +22,17 @@ def exit_code(finished: RunFinished | None, *, cancelled: bool) -> ExitCode:
     if nothing_could_run(finished):
         return ExitCode.BAD_INPUT
     return STATUS_EXIT[finished.status]
+
+
+def failure_summary(finished: RunFinished, shots: int) -> str | None:
+    """What failed and why, in one line for a status `detail`: shots sharing a message are named
+    together ("shot_02, shot_05 keyframe: …"), so twenty identical failures read as one."""
+    if not finished.failures:
+        return None
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for failure in finished.failures:
+        grouped.setdefault((failure.stage, str(failure.error)), []).append(failure.shot_id or "story")
+    failed_shots = {f.shot_id for f in finished.failures if f.shot_id}
+    parts = [f"{', '.join(owners)} {stage}: {message}" for (stage, message), owners in grouped.items()]
+    head = f"{len(failed_shots)} of {shots} shots failed: " if failed_shots and shots else ""
+    return head + "; ".join(parts)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import mimetypes
 import re
 from pathlib import Path
 
@@ -51,6 +52,14 @@ def oss_error(exc: Exception) -> S2VError:
     return TransientError(f"OSS upload failed: {type(exc).__name__}")
 
 
+def _content_type(path: Path, data: bytes) -> str:
+    if data[:3] == b"\xff\xd8\xff":
+        return "image/jpeg"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
 class OssUploader:
     def __init__(self, settings: OssSettings) -> None:
         self.settings = settings
@@ -71,11 +80,13 @@ class OssUploader:
             self._bucket = oss2.Bucket(oss2.Auth(key_id, secret), endpoint, self.settings.bucket)
         return self._bucket
 
-    async def upload(self, path: Path, *, project_id: str, shot_id: str) -> str:
-        """Upload `path` (idempotent: the key is named by its content); returns the object key."""
+    async def upload(self, path: Path, *, project_id: str, shot_id: str, prefix: str | None = None) -> str:
+        """Upload `path` (idempotent: the key is named by its content) under `prefix` (default: the
+        configured one); returns the object key."""
         data = await asyncio.to_thread(path.read_bytes)
-        key = object_key(self.settings.prefix, project_id, shot_id, hashlib.sha256(data).hexdigest(), path.suffix)
-        content_type = "image/jpeg" if data[:3] == b"\xff\xd8\xff" else "image/png"
+        key = object_key(self.settings.prefix if prefix is None else prefix, project_id, shot_id,
+                         hashlib.sha256(data).hexdigest(), path.suffix)
+        content_type = _content_type(path, data)
         try:
             bucket = self._bucket_client()
             await asyncio.to_thread(bucket.put_object, key, data, headers={"Content-Type": content_type})
