@@ -51,7 +51,6 @@ def create_app(settings: Settings, *, backends: BackendSet | None = None) -> Fas
             await service.stop()
 
     app = FastAPI(title="s2v — Story2Video service", version=__version__, lifespan=lifespan,
-                  max_body_size=settings.serve.max_body_bytes,
                   description="The original Story2Video model service's API over the s2v engine, plus async "
                               "operations, events, idempotency and story reads.")
     app.state.settings = settings

@@ -14,8 +14,9 @@ import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import HTTPException, Request, Response
 from fastapi.routing import APIRoute
+
 
 _ESCAPES_AS_SPACE = {"n", "r", "t"}
 
@@ -70,10 +71,29 @@ def tolerant_json(raw: bytes) -> bytes:
 
 
 class TolerantJSONRequest(Request):
+    """A request whose body is read at most up to `[serve] max_body_bytes` (413 beyond, whatever the
+    Content-Length says) and passed through `tolerant_json`."""
+
     async def body(self) -> bytes:
         if not hasattr(self, "_tolerant_body"):
-            self._tolerant_body = tolerant_json(await super().body())
+            limit = self.app.state.settings.serve.max_body_bytes
+            declared = self.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise _too_large(limit)
+            chunks, size = [], 0
+            async for chunk in self.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(limit)
+                chunks.append(chunk)
+            self._tolerant_body = tolerant_json(b"".join(chunks))
         return self._tolerant_body
+
+
+def _too_large(limit: int) -> HTTPException:
+    # An HTTPException, because FastAPI turns any other error raised while reading a body into a 400.
+    return HTTPException(413, f"the request body is larger than {limit} bytes (a story is at most 20 000 "
+                              "characters; [serve] max_body_bytes sets the limit)")
 
 
 class TolerantJSONRoute(APIRoute):

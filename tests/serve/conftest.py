@@ -52,3 +52,23 @@ async def start(settings: Any, headers: dict[str, str] | None = None) -> AsyncIt
 async def served() -> AsyncIterator[Served]:
     async for item in start(serve_settings()):
         yield item
+
+
+def readme_body(kind: str, script: str = STORY) -> bytes:
+    """A body exactly as the original README's curl sends it: `-d "{\\n    \\"operation_id\\": …}"`
+    in shell double quotes keeps each `\\n` as a backslash and an n, and the regenerate example has a
+    stray `+` before `shot_id` (a diff marker pasted into the README). Only the placeholder script
+    `......` is replaced by a real story."""
+    bodies = {
+        "create": r'{\n    "operation_id": "op-001",\n    "story_id": "story-001",\n    "user_id": "u-001",\n'
+                  r'    "display_name": "我的故事",\n    "script_content": "SCRIPT",\n    "style": "写实"\n  }',
+        "regenerate": r'{\n    "operation_id": "op-002",\n    "story_id": "story-001",\n+    "shot_id": "shot_01",\n'
+                      r'    "user_id": "u-001",\n    "detail": "新的细节描述..."\n  }',
+        "render": r'{\n    "operation_id": "op-003",\n    "story_id": "story-001",\n    "user_id": "u-001"\n  }',
+    }
+    return bodies[kind].replace("SCRIPT", script.replace("\n", "\\n")).encode("utf-8")
+
+
+README_PATHS = {"create": "/api/v1/storyboard/create", "regenerate": "/api/v1/shot/regenerate",
+                "render": "/api/v1/video/render"}
+JSON = {"Content-Type": "application/json"}
