@@ -17,7 +17,6 @@ from typing import Any
 from fastapi import HTTPException, Request, Response
 from fastapi.routing import APIRoute
 
-
 _ESCAPES_AS_SPACE = {"n", "r", "t"}
 
 

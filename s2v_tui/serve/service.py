@@ -17,6 +17,7 @@ import logging
 import statistics
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,7 @@ from s2v_tui.workspace.stories_by_id import NotFoundError, all_story_folders, st
 
 log = logging.getLogger("s2v.serve")
 SERVE_LOCK = ".serve.lock"
+EXECUTOR_THREADS = 64
 INTERRUPTED = "interrupted by a server restart; POST the same request again to continue (finished work is kept)"
 CANCELLED = "cancelled; POST the same request again to continue (finished work is kept)"
 
@@ -86,6 +88,10 @@ class Service:
             raise ProjectLockedError(f"another s2v serve is using {root}",
                                      hint="stop it first, or give this one another projects_dir") from None
         self._lock = lock
+        # Every story's engine hands blocking work (saves, hashing, probing, synthesis) to the default
+        # executor; sized for one story it would make twenty queue behind each other.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=EXECUTOR_THREADS, thread_name_prefix="s2v-serve"))
         await asyncio.to_thread(self._load_operations)
 
     def _load_operations(self) -> None:
@@ -215,11 +221,19 @@ class Service:
             record.state, record.error = "failed", ErrorInfo.from_exception(exc)
             record.detail = record.error.message
         finally:
-            with contextlib.suppress(OSError, S2VError):
-                OperationStore(folder).save(record)
-            folder.unlock()
-            self.busy.pop(op.story_key, None)
-            op.mark_finished()
+            # In a thread, shielded: a cancelled operation still records how it ended and unlocks its story.
+            closing = asyncio.ensure_future(asyncio.to_thread(self._close, folder, record))
+            try:
+                await asyncio.shield(closing)
+            finally:
+                self.busy.pop(op.story_key, None)
+                op.mark_finished()
+
+    @staticmethod
+    def _close(folder: ProjectFolder, record: OperationRecord) -> None:
+        with contextlib.suppress(OSError, S2VError):
+            OperationStore(folder).save(record)
+        folder.unlock()
 
     def _conclude(self, record: OperationRecord, finished: RunFinished | None, project: Project) -> None:
         if finished is None:

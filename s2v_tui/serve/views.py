@@ -9,6 +9,9 @@ repeated reads cheap.
 from __future__ import annotations
 
 import asyncio
+import copy
+import os
+import time
 from typing import Any
 
 from s2v_tui.config import Settings
@@ -24,6 +27,8 @@ from s2v_tui.serve.service import Service
 from s2v_tui.storage.project_store import ProjectFolder
 from s2v_tui.workspace.stories_by_id import NotFoundError, list_stories, story_folder
 
+RESULT_TTL = 30.0
+"""Seconds a finished operation's body is reused while its project is unchanged (links live far longer)."""
 FRESH_AS = {"fresh": "done", "stale": "stale", "missing": "missing", "failed": "failed"}
 
 
@@ -33,6 +38,7 @@ class Views:
         self.service = service
         self.links = links
         self._folders: dict[tuple[str, str], ProjectFolder] = {}
+        self._results: dict[str, tuple[tuple[object, ...], float, dict[str, Any]]] = {}
 
     # -- reading a story -----------------------------------------------------------------------
     def _folder(self, user_id: str, story_id: str) -> ProjectFolder:
@@ -89,11 +95,30 @@ class Views:
         return {"operation": self.status(op.record).model_dump(), **empty}
 
     async def result(self, op: Operation) -> dict[str, Any]:
-        """The POST's body for this operation as it stands (links made now)."""
+        """The POST's body for this operation as it stands: made anew when the project changed (or the
+        cached links are getting old), else the body made last time — polling a finished operation
+        costs no file hashing."""
+        record = op.record
+        if record.active:
+            return self.pending(op)
+        stamp = self._stamp(record)
+        cached = self._results.get(record.operation_id)
+        if cached is not None and cached[0] == stamp and time.monotonic() - cached[1] < RESULT_TTL:
+            return copy.deepcopy(cached[2])
+        body = await self._result(op)
+        self._results[record.operation_id] = (stamp, time.monotonic(), body)
+        return copy.deepcopy(body)
+
+    def _stamp(self, record: OperationRecord) -> tuple[object, ...]:
+        try:
+            info = os.stat(self._folder(record.user_id, record.story_id).json_path)
+        except (OSError, BadInputError):
+            return (record.state, record.updated_at)
+        return (record.state, record.updated_at, info.st_mtime_ns, info.st_size)
+
+    async def _result(self, op: Operation) -> dict[str, Any]:
         record = op.record
         body = self.pending(op)
-        if record.active:
-            return body
         try:
             folder, project, plan = await self.read(record.user_id, record.story_id)
         except BadInputError:

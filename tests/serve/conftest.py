@@ -39,8 +39,8 @@ class Served:
         return self.app.state.service
 
 
-async def start(settings: Any, headers: dict[str, str] | None = None) -> AsyncIterator[Served]:
-    app = create_app(settings)
+async def start(settings: Any, headers: dict[str, str] | None = None, backends: Any = None) -> AsyncIterator[Served]:
+    app = create_app(settings, backends=backends)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://s2v.test", headers=headers or {},

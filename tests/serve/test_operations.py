@@ -156,15 +156,10 @@ async def test_twenty_stories_created_at_once_share_the_lanes() -> None:
     settings = serve_settings(fake={"latency": 0.2}, serve={"max_running": 20})
     backends = BackendSet.from_settings(settings)
     backends.keyframe = CountingKeyframe(settings.fake)
-    from s2v_tui.serve.app import create_app
-
-    app = create_app(settings, backends=backends)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s2v.test",
-                                     timeout=120) as client:
-            answers = await asyncio.gather(*[
-                client.post(README_PATHS["create"], json=create_body(f"op-{n:02d}", story_id=f"story-{n:02d}",
-                                                                     user_id=f"user-{n % 4}")) for n in range(20)])
+    async for served in start(settings, backends=backends):
+        answers = await asyncio.gather(*[
+            served.client.post(README_PATHS["create"], json=create_body(f"op-{n:02d}", story_id=f"story-{n:02d}",
+                                                                        user_id=f"user-{n % 4}")) for n in range(20)])
     assert [a.status_code for a in answers] == [200] * 20
     assert all(a.json()["operation"]["status"] == "Success" for a in answers)
     assert len({a.json()["shots"][0]["image_url"] for a in answers}) == 20

@@ -3,7 +3,6 @@ through another's, ids and paths validated, /static limited to a story's own fil
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -14,7 +13,6 @@ import pytest
 from s2v_tui.backends.fake import FakeKeyframe
 from s2v_tui.backends.registry import BackendSet
 from s2v_tui.domain.errors import BackendError
-from s2v_tui.serve.app import create_app
 from s2v_tui.serve.auth import is_loopback
 from s2v_tui.serve.cli import run_serve
 from tests.fakes.oss import OssFake
@@ -134,16 +132,13 @@ async def test_keys_never_reach_responses_events_or_logs(caplog: pytest.LogCaptu
     settings = serve_settings(dashscope={"api_key": SECRET})
     backends = BackendSet.from_settings(settings)
     backends.keyframe = LeakyKeyframe(settings.fake)
-    app = create_app(settings, backends=backends)
     caplog.set_level(logging.DEBUG)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s2v.test") as client:
-            answer = await client.post(README_PATHS["create"], json=create_body())
-            assert answer.status_code == 502 and "provider rejected key ***" in answer.json()["message"]
-            seen = [answer.text, (await client.get("/api/v1/operations/op-001")).text,
-                    (await client.get("/api/v1/operations/op-001/events")).text,
-                    (await client.get("/api/v1/stories/story-001", params={"user_id": "u-001"})).text]
-            await asyncio.sleep(0)
+    async for served in start(settings, backends=backends):
+        answer = await served.client.post(README_PATHS["create"], json=create_body())
+        assert answer.status_code == 502 and "provider rejected key ***" in answer.json()["message"]
+        seen = [answer.text, (await served.client.get("/api/v1/operations/op-001")).text,
+                (await served.client.get("/api/v1/operations/op-001/events")).text,
+                (await served.client.get("/api/v1/stories/story-001", params={"user_id": "u-001"})).text]
     files = [p.read_text(errors="ignore") for p in settings.projects_dir.rglob("*.json")]
     assert all(SECRET not in text for text in [*seen, caplog.text, *files])
 
