@@ -17,6 +17,8 @@ from s2v_tui.config import STAGES
 from s2v_tui.domain.errors import ExitCode, S2VError
 from s2v_tui.serve.auth import is_loopback
 
+SHUTDOWN_GRACE = 5
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="s2v serve", description="The Story2Video HTTP API over the s2v engine.")
@@ -62,7 +64,20 @@ def run_serve(argv: list[str]) -> int:
     scrub_library_logs("uvicorn", "uvicorn.error", "uvicorn.access", "s2v.serve")
     print(f"s2v serve: http://{host}:{port}/api/v1 (docs: /docs), projects in {settings.projects_dir}",
           file=sys.stderr, flush=True)
-    config = uvicorn.Config(app, host=host, port=port, log_level=args.log_level, access_log=True)
-    server = uvicorn.Server(config)
+    # Waiting POSTs and event streams may stay open for as long as a render takes: on SIGTERM give them
+    # a few seconds, then stop (running operations become "interrupted", resumable by the same request).
+    config = uvicorn.Config(app, host=host, port=port, log_level=args.log_level, access_log=True,
+                            timeout_graceful_shutdown=SHUTDOWN_GRACE)
+    service = app.state.service
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: object) -> None:
+            # Interrupt the operations first: POSTs waiting for them answer "interrupted" (resumable)
+            # instead of being cut off when the connections close.
+            if service.loop is not None and not self.should_exit:
+                service.loop.call_soon_threadsafe(service.interrupt)
+            super().handle_exit(sig, frame)  # type: ignore[arg-type]
+
+    server = Server(config)
     server.run()
     return int(ExitCode.OK) if server.started else int(ExitCode.ERROR)

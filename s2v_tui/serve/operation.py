@@ -14,7 +14,6 @@ from s2v_tui.domain.events import (
     RunStarted,
     StageFailed,
     StageFinished,
-    StageProgress,
     StoryboardReady,
 )
 from s2v_tui.domain.operation import OperationRecord
@@ -97,8 +96,3 @@ class Operation:
 
     def progress_view(self) -> dict[str, Any]:
         return {stage: dict(counts) for stage, counts in self.progress.items()}
-
-
-def is_noise(event: Event) -> bool:
-    """Events a subscriber may miss without losing anything (the next one supersedes them)."""
-    return isinstance(event, StageProgress)

@@ -76,6 +76,7 @@ class Service:
         self._slots = asyncio.Semaphore(settings.serve.max_running)
         self._durations: list[float] = []
         self._lock: FileLock | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     # -- life cycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -88,6 +89,7 @@ class Service:
             raise ProjectLockedError(f"another s2v serve is using {root}",
                                      hint="stop it first, or give this one another projects_dir") from None
         self._lock = lock
+        self.loop = asyncio.get_running_loop()
         # Every story's engine hands blocking work (saves, hashing, probing, synthesis) to the default
         # executor; sized for one story it would make twenty queue behind each other.
         asyncio.get_running_loop().set_default_executor(
@@ -105,11 +107,17 @@ class Service:
                         store.save(record)
                 self.operations[record.operation_id] = Operation(record)
 
-    async def stop(self) -> None:
-        """Stop running operations (they become "interrupted": resumable) and close the backends."""
+    def interrupt(self) -> list[asyncio.Task[None]]:
+        """Stop every running operation (each becomes "interrupted": the same request resumes it), so a
+        POST waiting for one answers before the server closes its connections."""
         running = [op.task for op in self.operations.values() if op.task and not op.task.done()]
         for task in running:
             task.cancel()
+        return running
+
+    async def stop(self) -> None:
+        """Interrupt what still runs, wait for it to record how it ended, close the backends."""
+        running = self.interrupt()
         if running:
             await asyncio.wait(running)
         await self.backends.aclose()

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -122,3 +123,30 @@ def test_sigkill_mid_render_then_restart_and_the_same_request_resumes(tmp_path: 
     started = {(e["shot_id"], e["stage"]) for e in events if e.get("type") == "stage_started"}
     cached = {(e["shot_id"], e["stage"]) for e in events if e.get("type") == "stage_finished" and e["cached"]}
     assert finished_before <= cached and not finished_before & started
+
+
+def test_sigterm_stops_in_seconds_even_with_a_waiting_post_and_leaves_it_resumable(tmp_path: Path) -> None:
+    projects = tmp_path / "projects"
+    server = Server(projects, tmp_path / "serve.log", S2V_FAKE__LATENCY="4")
+    try:
+        with httpx.Client(base_url=server.base, timeout=120) as client:
+            assert client.post(README_PATHS["create"], content=readme_body("create"), headers=JSON).status_code == 200
+    except BaseException:
+        server.stop(signal.SIGKILL)
+        raise
+    answers: list[httpx.Response] = []
+    waiting = threading.Thread(target=lambda: answers.append(httpx.post(
+        f"{server.base}{README_PATHS['render']}", timeout=120, content=readme_body("render"), headers=JSON)))
+    waiting.start()
+    time.sleep(1.5)
+    stopped = time.monotonic()
+    server.stop(signal.SIGTERM)
+    assert server.process.returncode in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once it is done
+    assert time.monotonic() - stopped < 20
+    assert "Application shutdown complete" in (tmp_path / "serve.log").read_text(errors="ignore")
+    waiting.join(30)
+    assert answers and answers[0].status_code == 409 and answers[0].json()["code"] == "INTERRUPTED"
+    assert "POST the same request again" in answers[0].json()["operation"]["detail"]
+    assert "Traceback" not in (tmp_path / "serve.log").read_text(errors="ignore")
+    record = json.loads((projects / "users/u-001/stories/story-001/operations/op-003.json").read_text())
+    assert record["state"] == "interrupted"
