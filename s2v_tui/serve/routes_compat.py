@@ -48,10 +48,12 @@ FAILED_AS = {"cancelled": (409, "CANCELLED"), "interrupted": (409, "INTERRUPTED"
 async def answer(request: Request, op: Operation, prefer: str | None) -> JSONResponse:
     service, views = request.app.state.service, request.app.state.views
     location = f"/api/v1/operations/{op.id}"
-    if wants_async(prefer) and op.record.active:
+    if wants_async(prefer) and op.record.active and op.rejected is None:
         return JSONResponse(views.pending(op), status_code=202,
                             headers={"Location": location, "Preference-Applied": "respond-async"})
     await service.wait(op)
+    if op.rejected is not None:
+        raise op.rejected
     body = await views.result(op)
     record = op.record
     if record.state == "done":

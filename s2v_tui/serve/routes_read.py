@@ -14,7 +14,8 @@ from s2v_tui.serve.routes_compat import ERRORS
 from s2v_tui.serve.schemas import Id, OperationView, StoryList, StoryView
 from s2v_tui.workspace.stories_by_id import NotFoundError
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)], responses=ERRORS)
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)],
+                   responses={status: ERRORS[status] for status in (401, 404, 422)})
 
 
 @router.get("/operations/{operation_id}", response_model=OperationView, tags=["operations"])

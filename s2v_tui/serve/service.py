@@ -175,16 +175,19 @@ class Service:
         op.record = record
         self.busy[key] = op  # reserved before the first await: a concurrent twin sees it busy
         self.operations[operation_id] = op
+        op.finished.clear()  # a twin that arrives now waits for this run, not for the previous one
+        op.rejected = None
         try:
             prepared = await asyncio.to_thread(self._prepare, prepare, record)
-        except BaseException:
+        except BaseException as exc:
             self.busy.pop(key, None)
             if previous is None:
                 self.operations.pop(operation_id, None)
+                op.rejected = exc  # a twin waiting for it gets the same answer
             else:
                 op.record = previous
+            op.mark_finished()
             raise
-        op.finished.clear()
         op.cancel = CancelToken()
         op.reset_progress()
         op.task = asyncio.create_task(self._execute(op, prepared), name=f"operation {operation_id}")

@@ -135,3 +135,39 @@ async def test_a_body_over_the_limit_is_413() -> None:
     async for served in start(serve_settings(serve={"max_body_bytes": 2048})):
         answer = await served.client.post(README_PATHS["create"], json=create_body(script_content="雪" * 5000))
         assert answer.status_code == 413 and answer.json()["code"] == "PAYLOAD_TOO_LARGE"
+
+
+async def test_a_script_over_the_story_limit_is_422(served: Served) -> None:
+    answer = await served.client.post(README_PATHS["create"], json=create_body(script_content="雪。" * 10_001))
+    assert answer.status_code == 422 and "characters" in answer.json()["message"]
+
+
+async def test_regenerate_with_another_style_changes_that_shot_only(served: Served) -> None:
+    first = (await served.client.post(README_PATHS["create"], json=create_body())).json()["shots"]
+    answer = await served.client.post(README_PATHS["regenerate"], json={
+        "operation_id": "op-style", "story_id": "story-001", "user_id": "u-001", "shot_id": "shot_02",
+        "style": "油画", "subject": "", "tone": "紧张"})
+    assert answer.status_code == 200
+    shot = answer.json()["shot"]
+    assert shot["tone"] == "紧张" and shot["subject"] == first[1]["subject"]  # "" leaves a field as it is
+    assert shot["image_url"] != first[1]["image_url"]
+    story = (await served.client.get("/api/v1/stories/story-001", params={"user_id": "u-001"})).json()
+    assert story["style"] == "水彩插画"
+    assert [s["image_url"] for s in story["shots"]][::2] == [s["image_url"] for s in first][::2]
+
+
+async def test_creating_again_with_a_new_script_remakes_the_storyboard(served: Served) -> None:
+    first = (await served.client.post(README_PATHS["create"], json=create_body())).json()
+    same = (await served.client.post(README_PATHS["create"], json=create_body("op-same"))).json()
+    assert [s["image_url"] for s in same["shots"]] == [s["image_url"] for s in first["shots"]]
+    assert "storyboard" not in served.service.get("op-same").progress  # nothing remade, nothing paid twice
+    other = (await served.client.post(README_PATHS["create"], json=create_body(
+        "op-new", script_content="清晨，山谷里起了雾。一只白鹭飞过稻田。"))).json()
+    assert other["operation"]["status"] == "Success"
+    assert "白鹭" in " ".join(s["narration"] for s in other["shots"])
+
+
+async def test_public_url_makes_links_absolute() -> None:
+    async for served in start(serve_settings(serve={"public_url": "https://s2v.example.com/"})):
+        body = (await served.client.post(README_PATHS["create"], json=create_body())).json()
+        assert body["shots"][0]["image_url"].startswith("https://s2v.example.com/static/u-001/story-001/assets/")

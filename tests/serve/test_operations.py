@@ -167,3 +167,13 @@ async def test_twenty_stories_created_at_once_share_the_lanes() -> None:
     assert len(stories) == 20
     assert CountingKeyframe.calls >= 40
     assert CountingKeyframe.peak <= lane_widths(settings)["fake"]  # ten users never multiply a lane
+
+
+async def test_concurrent_twins_of_one_request_share_one_run_and_one_answer(served: Served) -> None:
+    first, second = await asyncio.gather(*[served.client.post(README_PATHS["create"], json=create_body())
+                                           for _ in range(2)])
+    assert first.status_code == second.status_code == 200 and first.json() == second.json()
+    assert sum(e.type == "storyboard_ready" for _, e in served.service.get("op-001").events) == 1
+    missing = {"operation_id": "op-x", "story_id": "story-001", "user_id": "u-001", "shot_id": "shot_99"}
+    twins = await asyncio.gather(*[served.client.post(README_PATHS["regenerate"], json=missing) for _ in range(2)])
+    assert [t.status_code for t in twins] == [404, 404]
