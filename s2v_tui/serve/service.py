@@ -16,6 +16,7 @@ import hashlib
 import logging
 import statistics
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ from s2v_tui.workspace.stories_by_id import NotFoundError, all_story_folders, st
 log = logging.getLogger("s2v.serve")
 SERVE_LOCK = ".serve.lock"
 EXECUTOR_THREADS = 64
+KEEP_EVENTS_OF = 200
+"""Finished operations whose events stay in memory for late SSE subscribers."""
 INTERRUPTED = "interrupted by a server restart; POST the same request again to continue (finished work is kept)"
 CANCELLED = "cancelled; POST the same request again to continue (finished work is kept)"
 
@@ -75,6 +78,7 @@ class Service:
         self.busy: dict[tuple[str, str], Operation] = {}
         self._slots = asyncio.Semaphore(settings.serve.max_running)
         self._durations: list[float] = []
+        self._finished: deque[Operation] = deque()
         self._lock: FileLock | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
 
@@ -220,7 +224,7 @@ class Service:
                     if isinstance(event, RunFinished):
                         finished = event
                 self._conclude(record, finished, prepared.project)
-                self._durations.append(time.monotonic() - started)
+                self._durations = [*self._durations[-99:], time.monotonic() - started]
         except asyncio.CancelledError:
             if op.cancel.cancelled:
                 record.state, record.detail = "cancelled", CANCELLED
@@ -239,6 +243,16 @@ class Service:
             finally:
                 self.busy.pop(op.story_key, None)
                 op.mark_finished()
+                self._retire(op)
+
+    def _retire(self, op: Operation) -> None:
+        """Keep the events of the latest finished operations only (a long-lived server must not keep
+        every event it ever sent; an older operation's stream replays just its outcome)."""
+        if op in self._finished:
+            self._finished.remove(op)
+        self._finished.append(op)
+        while len(self._finished) > KEEP_EVENTS_OF:
+            self._finished.popleft().events.clear()
 
     @staticmethod
     def _close(folder: ProjectFolder, record: OperationRecord) -> None:

@@ -177,3 +177,13 @@ async def test_concurrent_twins_of_one_request_share_one_run_and_one_answer(serv
     missing = {"operation_id": "op-x", "story_id": "story-001", "user_id": "u-001", "shot_id": "shot_99"}
     twins = await asyncio.gather(*[served.client.post(README_PATHS["regenerate"], json=missing) for _ in range(2)])
     assert [t.status_code for t in twins] == [404, 404]
+
+
+async def test_only_recent_operations_keep_their_events(served: Served, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("s2v_tui.serve.service.KEEP_EVENTS_OF", 1)
+    for number in (1, 2):
+        assert (await served.client.post(README_PATHS["create"], json=create_body(
+            f"op-{number}", story_id=f"story-{number}"))).status_code == 200
+    old, recent = await sse_events(served.client, "op-1"), await sse_events(served.client, "op-2")
+    assert [kind for _, kind, _ in old] == ["operation"] and old[0][2]["status"] == "Success"
+    assert [kind for _, kind, _ in recent][-2:] == ["run_finished", "operation"]
