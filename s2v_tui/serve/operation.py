@@ -36,6 +36,8 @@ class Operation:
             self.finished.set()
         self._changed = asyncio.Event()
         self.progress: dict[str, dict[str, int]] = {}
+        self.place = 0.0
+        """Its story's place in the shared lanes (`serve.priority`)."""
         self.rejected: BaseException | None = None
         """Why the request was refused before it was queued (for a concurrent twin of that request)."""
 

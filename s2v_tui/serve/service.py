@@ -34,9 +34,10 @@ from s2v_tui.domain.project import Project
 from s2v_tui.engine.cancel import CancelToken
 from s2v_tui.engine.engine import Engine
 from s2v_tui.engine.final_stage import FINAL_MP4
-from s2v_tui.engine.lanes import Lanes, lane_widths
+from s2v_tui.engine.lanes import lane_widths
 from s2v_tui.serve.errors import BusyError, ConflictError
 from s2v_tui.serve.operation import Operation
+from s2v_tui.serve.priority import PRIORITY, PriorityLanes
 from s2v_tui.storage.operations import OperationStore
 from s2v_tui.storage.project_store import ProjectFolder
 from s2v_tui.workspace.outcome import failure_summary, nothing_could_run
@@ -46,6 +47,8 @@ log = logging.getLogger("s2v.serve")
 SERVE_LOCK = ".serve.lock"
 EXECUTOR_THREADS = 64
 KEEP_EVENTS_OF = 200
+STORY_PLACE_KEPT = 60.0
+"""A story's next operation sent within this many seconds of its last one keeps the story's place."""
 """Finished operations whose events stay in memory for late SSE subscribers."""
 INTERRUPTED = "interrupted by a server restart; POST the same request again to continue (finished work is kept)"
 CANCELLED = "cancelled; POST the same request again to continue (finished work is kept)"
@@ -73,7 +76,9 @@ class Service:
     def __init__(self, settings: Settings, backends: BackendSet | None = None) -> None:
         self.settings = settings
         self.backends = backends or BackendSet.from_settings(settings)
-        self.lanes = Lanes(lane_widths(settings))
+        self.lanes = PriorityLanes(lane_widths(settings))
+        self._story_places: dict[tuple[str, str], tuple[float, float]] = {}
+        """Per story: its place in the lanes and when its last operation ended (see `serve.priority`)."""
         self.operations: dict[str, Operation] = {}
         self.busy: dict[tuple[str, str], Operation] = {}
         self._slots = asyncio.Semaphore(settings.serve.max_running)
@@ -194,8 +199,14 @@ class Service:
             raise
         op.cancel = CancelToken()
         op.reset_progress()
+        op.place = self._place(key)
         op.task = asyncio.create_task(self._execute(op, prepared), name=f"operation {operation_id}")
         return op
+
+    def _place(self, key: tuple[str, str]) -> float:
+        now = time.monotonic()
+        place, ended = self._story_places.get(key, (now, float("-inf")))
+        return place if now - ended <= STORY_PLACE_KEPT else now
 
     @staticmethod
     def _prepare(prepare: Preparer, record: OperationRecord) -> Prepared:
@@ -213,6 +224,7 @@ class Service:
         try:
             async with self._slots:
                 record.state = "running"
+                PRIORITY.set(op.place)  # inherited by every task the engine starts for this run
                 await asyncio.to_thread(OperationStore(folder).save, record)
                 engine = Engine(folder, self.settings, self.backends, lanes=self.lanes)  # never aclose()d: shared
                 args = dict(prepared.run_args)
@@ -241,6 +253,7 @@ class Service:
             try:
                 await asyncio.shield(closing)
             finally:
+                self._story_places[op.story_key] = (op.place, time.monotonic())
                 self.busy.pop(op.story_key, None)
                 op.mark_finished()
                 self._retire(op)
