@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
 from typing import Any
 
 from s2v_tui.domain.events import (
@@ -84,19 +83,18 @@ class Operation:
     def reset_progress(self) -> None:
         self.progress = {}
 
-    async def follow(self, after: int = 0) -> AsyncIterator[tuple[int, Event]]:
-        """Events after sequence `after`, then live ones until the operation finishes. A subscriber
-        slower than `MAX_EVENTS` skips what was dropped (progress it can no longer use)."""
+    async def next_batch(self, after: int) -> list[tuple[int, Event]]:
+        """The events after sequence `after`, waiting for some while the operation runs; [] once it is
+        over. A subscriber slower than `MAX_EVENTS` skips what was dropped (progress it can no longer use)."""
         while True:
             changed = self._changed
-            pending = [(seq, event) for seq, event in self.events if seq > after]
-            for seq, event in pending:
-                after = seq
-                yield seq, event
-            if self.finished.is_set() and not any(seq > after for seq, _ in self.events):
-                return
-            if not pending:
-                await changed.wait()
+            batch = [(seq, event) for seq, event in list(self.events) if seq > after]
+            if batch:
+                return batch
+            if self.finished.is_set():
+                return []
+            await changed.wait()
 
     def progress_view(self) -> dict[str, Any]:
-        return {stage: dict(counts) for stage, counts in self.progress.items()}
+        """A copy (safe to take from another thread while the engine counts)."""
+        return {stage: dict(counts) for stage, counts in list(self.progress.items())}

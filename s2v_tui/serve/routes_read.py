@@ -35,7 +35,7 @@ async def operation_events(operation_id: Id, request: Request, user_id: Annotate
     op = request.app.state.service.get(operation_id)
     _check_owner(op.record.user_id, user_id, operation_id)
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
-    async for sequence, event in op.follow(after):
+    async for sequence, event in request.app.state.service.follow(op, after):
         yield ServerSentEvent(raw_data=event.model_dump_json(), event=event.type, id=str(sequence))
     view = await request.app.state.views.operation(op)
     yield ServerSentEvent(raw_data=view.model_dump_json(), event="operation")

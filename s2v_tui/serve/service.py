@@ -6,6 +6,11 @@ applied and saved, and its record is written to the story's folder *before* it i
 then on a SIGKILL loses nothing: the restarted server shows it "interrupted", and the same request
 POSTed again resumes it (the engine's content-addressed cache keeps every finished asset). One
 operation per story at a time; `max_running` run at once, `max_queue` more may wait.
+
+The engines run on a loop of their own, in a thread (as the studio runs its engine): whatever an
+engine does on its loop — spawning ffmpeg, removing scratch folders, its final save — never delays
+an HTTP answer. The public coroutines below are called from the HTTP loop and hop over; everything
+that changes the service's state runs on the engine loop.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ import contextlib
 import hashlib
 import logging
 import statistics
+import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from filelock import FileLock, Timeout
 from pydantic import BaseModel
@@ -28,7 +34,7 @@ from pydantic import BaseModel
 from s2v_tui.backends.registry import BackendSet
 from s2v_tui.config import Settings
 from s2v_tui.domain.errors import ProjectLockedError, S2VError, redact
-from s2v_tui.domain.events import ErrorInfo, RunFinished
+from s2v_tui.domain.events import ErrorInfo, Event, RunFinished
 from s2v_tui.domain.operation import RESUMABLE_STATES, OperationKind, OperationRecord
 from s2v_tui.domain.project import Project
 from s2v_tui.engine.cancel import CancelToken
@@ -43,6 +49,7 @@ from s2v_tui.storage.project_store import ProjectFolder
 from s2v_tui.workspace.outcome import failure_summary, nothing_could_run
 from s2v_tui.workspace.stories_by_id import NotFoundError, all_story_folders, storyboard_mode, users_root
 
+T = TypeVar("T")
 log = logging.getLogger("s2v.serve")
 SERVE_LOCK = ".serve.lock"
 EXECUTOR_THREADS = 64
@@ -86,6 +93,8 @@ class Service:
         self._finished: deque[Operation] = deque()
         self._lock: FileLock | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
+        """The engines' loop (its own thread); None until `start`."""
+        self._thread = threading.Thread()
 
     # -- life cycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -98,12 +107,17 @@ class Service:
             raise ProjectLockedError(f"another s2v serve is using {root}",
                                      hint="stop it first, or give this one another projects_dir") from None
         self._lock = lock
-        self.loop = asyncio.get_running_loop()
+        self.loop = asyncio.new_event_loop()
         # Every story's engine hands blocking work (saves, hashing, probing, synthesis) to the default
         # executor; sized for one story it would make twenty queue behind each other.
-        asyncio.get_running_loop().set_default_executor(
-            ThreadPoolExecutor(max_workers=EXECUTOR_THREADS, thread_name_prefix="s2v-serve"))
-        await asyncio.to_thread(self._load_operations)
+        self.loop.set_default_executor(ThreadPoolExecutor(max_workers=EXECUTOR_THREADS, thread_name_prefix="s2v-serve"))
+        self._thread = threading.Thread(target=self.loop.run_forever, name="s2v-serve-engine", daemon=True)
+        self._thread.start()
+        await self._on_engine_loop(asyncio.to_thread(self._load_operations))
+
+    async def _on_engine_loop(self, coro: Coroutine[Any, Any, T]) -> T:
+        assert self.loop is not None
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
 
     def _load_operations(self) -> None:
         """Index every persisted operation; those a killed server left running are marked interrupted."""
@@ -126,13 +140,21 @@ class Service:
 
     async def stop(self) -> None:
         """Interrupt what still runs, wait for it to record how it ended, close the backends."""
+        if self.loop is not None:
+            await self._on_engine_loop(self._stop_engines())
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            await asyncio.to_thread(self._thread.join, 30)
+            self.loop.close()
+            self.loop = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    async def _stop_engines(self) -> None:
         running = self.interrupt()
         if running:
             await asyncio.wait(running)
         await self.backends.aclose()
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
 
     # -- operations ----------------------------------------------------------------------------
     def get(self, operation_id: str) -> Operation:
@@ -154,7 +176,15 @@ class Service:
     async def submit(self, kind: OperationKind, request: BaseModel, prepare: Preparer, *, user_id: str,
                      story_id: str, shot_id: str | None = None) -> Operation:
         """The operation for this request: the existing one for a repeated id (resumed if it had been
-        stopped), else a new one, queued. Raises ConflictError, BusyError, or the preparer's errors."""
+        stopped), else a new one, queued. Raises ConflictError, BusyError, or the preparer's errors.
+        Shielded: a client that hangs up while it is accepted does not leave it half made."""
+        assert self.loop is not None
+        future = asyncio.run_coroutine_threadsafe(
+            self._submit(kind, request, prepare, user_id=user_id, story_id=story_id, shot_id=shot_id), self.loop)
+        return await asyncio.shield(asyncio.wrap_future(future))
+
+    async def _submit(self, kind: OperationKind, request: BaseModel, prepare: Preparer, *, user_id: str,
+                      story_id: str, shot_id: str | None = None) -> Operation:
         operation_id = getattr(request, "operation_id")  # noqa: B009 - every request model has one
         digest = request_hash(kind, request)
         existing = self.operations.get(operation_id)
@@ -296,6 +326,9 @@ class Service:
             record.final_path = FINAL_MP4
 
     async def cancel(self, operation_id: str) -> Operation:
+        return await self._on_engine_loop(self._cancel(operation_id))
+
+    async def _cancel(self, operation_id: str) -> Operation:
         op = self.get(operation_id)
         if op.record.active and op.task is not None:
             op.cancel.cancel("cancelled through the API")
@@ -307,4 +340,14 @@ class Service:
 
     async def wait(self, op: Operation) -> None:
         """Wait for the operation to finish; a client that goes away does not stop it."""
-        await asyncio.shield(op.finished.wait())
+        await self._on_engine_loop(op.finished.wait())
+
+    async def follow(self, op: Operation, after: int = 0) -> AsyncIterator[tuple[int, Event]]:
+        """The operation's events after sequence `after`, live, until it finishes (see `Operation.follow`)."""
+        while True:
+            batch = await self._on_engine_loop(op.next_batch(after))
+            if not batch:
+                return
+            for sequence, event in batch:
+                after = sequence
+                yield sequence, event

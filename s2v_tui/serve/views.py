@@ -148,7 +148,7 @@ class Views:
 
     # -- stories -------------------------------------------------------------------------------
     def _operations_of(self, user_id: str, story_id: str) -> list[OperationRecord]:
-        records = [op.record for op in self.service.operations.values() if op.story_key == (user_id, story_id)]
+        records = [op.record for op in list(self.service.operations.values()) if op.story_key == (user_id, story_id)]
         return sorted(records, key=lambda r: r.created_at)
 
     async def summary(self, user_id: str, story_id: str) -> schemas.StorySummary:
