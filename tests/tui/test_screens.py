@@ -14,7 +14,7 @@ from s2v_tui.tui.screens.help import HelpScreen
 from s2v_tui.tui.screens.projects import ProjectsScreen
 from s2v_tui.tui.screens.studio import PANES, StudioScreen
 from tests.conftest import STORY_EN
-from tests.tui.conftest import open_studio, run_job, studio_app, studio_settings, wait_until
+from tests.tui.conftest import create_from_story, open_studio, run_job, studio_app, studio_settings, wait_until
 
 
 async def test_a_project_locked_by_another_s2v_is_explained_and_offered_read_only(rendered_project: Path) -> None:
@@ -106,7 +106,7 @@ async def test_single_letter_keys_are_text_inside_fields(rendered_project: Path)
     app = studio_app(project_dir=rendered_project)
     async with app.run_test(size=(160, 48)) as pilot:
         studio = await open_studio(pilot)
-        await pilot.press("1")  # script pane, cursor in the text
+        await pilot.press("1", "e")  # the script pane, then into its text
         before = studio.session.project.script
         await pilot.press("g", "R", "q", "d")
         assert studio.job is None and app.is_running and isinstance(app.screen, StudioScreen)
@@ -173,12 +173,7 @@ async def test_projects_screen_creates_renames_duplicates_and_deletes(tmp_path: 
     story.write_text(STORY_EN, encoding="utf-8")
     app = studio_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, ProjectsScreen), what="the projects screen")
-        await pilot.press("f")
-        await wait_until(pilot, lambda: isinstance(app.screen, PromptDialog), what="the file prompt")
-        app.screen.query_one(Input).value = str(story)
-        await pilot.press("enter")
-        studio = await open_studio(pilot)
+        studio = await create_from_story(pilot, story)
         assert studio.session.project.title == "Lamp" and studio.session.project.language == "en"
         await pilot.press("escape", "b")
         projects = app.screen

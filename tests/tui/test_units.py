@@ -11,6 +11,7 @@ import struct
 import subprocess
 import sys
 import termios
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -71,7 +72,16 @@ def test_cells_are_measured_in_terminal_columns() -> None:
     assert cell_len(fit("老人提着红灯笼走上山顶", 11)) == 11
 
 
-def test_library_creates_unique_ids_and_deletes_only_project_folders(tmp_path: Path) -> None:
+def test_library_creates_unique_ids_and_deletes_only_project_folders(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import s2v_tui.domain.ids as ids
+
+    class Frozen(datetime):  # both projects are made "in the same second", whatever the machine's load
+        @classmethod
+        def now(cls, tz: object = None) -> Frozen:  # type: ignore[override]
+            return cls(2026, 1, 2, 3, 4, 5)
+
+    monkeypatch.setattr(ids, "datetime", Frozen)
     settings = studio_settings(projects_dir=str(tmp_path / "projects"))
     library = ProjectLibrary(settings)
     story = tmp_path / "lamp.en.txt"

@@ -20,7 +20,7 @@ from textual.containers import Container
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static, TextArea
 
 from s2v_tui.domain.errors import S2VError
 from s2v_tui.domain.shot import Stage
@@ -39,9 +39,10 @@ from s2v_tui.tui.widgets.shot_list import ShotList
 
 PANES = (("script", "Script"), ("shots", "Shots"), ("detail", "Shot"), ("preview", "Preview"),
          ("render", "Render"), ("log", "Log"))
-PANE_FOCUS = {"script": "#script-text", "shots": "#pane-shots", "detail": "#field-subject",
+PANE_FOCUS = {"script": "#pane-script", "shots": "#pane-shots", "detail": "#pane-detail",
               "preview": "#pane-preview", "render": "#play", "log": "#log-lines"}
-"""What gets focus when a pane is chosen with its number key."""
+"""What gets focus when a pane is chosen with its number key: never a text field (keys stay commands;
+`enter`/`e` enters a field on purpose)."""
 NARROW = (120, 34)
 """Below this many columns or rows the studio shows one pane at a time."""
 AUTOSAVE_SECONDS = 0.5
@@ -273,6 +274,22 @@ class StudioScreen(ActionsMixin, JobsMixin, Screen[None]):
     @on(ShotList.Selected)
     def _shot_selected(self, event: ShotList.Selected) -> None:
         self.show_selected()
+
+    @on(ShotList.Opened)
+    def _shot_opened(self, event: ShotList.Opened) -> None:
+        self.show_pane("detail", focus=False)
+        self.query_one(ShotDetail).action_edit()
+
+    def leave_field(self) -> bool:
+        """If a text field has focus, give focus back to its pane (keys are commands again)."""
+        focused = self.app.focused
+        if not isinstance(focused, Input | TextArea):
+            return False
+        pane = next((node for node in focused.ancestors if (getattr(node, "id", None) or "").startswith("pane-")),
+                    None)
+        name = pane.id.removeprefix("pane-") if pane is not None and pane.id else self.active_pane  # type: ignore[union-attr]
+        self.query_one(PANE_FOCUS.get(name, "#pane-shots")).focus()
+        return True
 
     @on(ScriptEditor.Changed)
     def _script_changed(self, event: ScriptEditor.Changed) -> None:

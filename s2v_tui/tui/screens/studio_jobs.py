@@ -102,8 +102,10 @@ class JobsMixin:
             self.post_message(JobEnded(job, error=error, cancelled=cancelled))
 
     def action_cancel_job(self: StudioScreen) -> None:  # type: ignore[misc]
+        left = self.leave_field()  # escape leaves a text field first
         if self.job is None:
-            self.query_one("ShotList").focus()  # escape also leaves a text field
+            if not left and self.app.focused is None:
+                self.show_pane(self.active_pane)
             return
         if not self.session.cancel():
             self.workers.cancel_group(self, "engine")  # not started yet: nothing to clean up

@@ -11,18 +11,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Label, Select, Static, TextArea
 
 from s2v_tui.domain.camera import CameraMove
 from s2v_tui.domain.shot import Shot
+from s2v_tui.tui.widgets.fields import FieldArea, FieldInput
 
 CAMERA_OPTIONS = [(f"{move.english} · {move.value}", move) for move in CameraMove]
 
 
 class ShotDetail(VerticalScroll):
-    """Edit one shot. Empty (with a hint) until `show` is called."""
+    """Edit one shot. Empty (with a hint) until `show` is called.
+
+    Choosing the pane focuses the form itself, not a field: keys stay commands until `enter`/`e`
+    enters the first field (cursor at the end, nothing selected) and `escape` leaves it.
+    """
+
+    BINDINGS = [Binding("enter,e", "edit", "Edit", tooltip="Edit the shot's fields (escape leaves them)",
+                        id="shot-edit")]
 
     @dataclass
     class FieldChanged(Message):
@@ -46,20 +55,20 @@ class ShotDetail(VerticalScroll):
         yield Static("no shot selected — generate a storyboard (g) or insert a shot (n)", id="detail-empty")
         with Horizontal(classes="field-row"):
             yield Label("subject", classes="field-label")
-            yield Input(id="field-subject", compact=True, placeholder="who or what the shot shows")
+            yield FieldInput(id="field-subject", compact=True, placeholder="who or what the shot shows")
         with Horizontal(classes="field-row"):
             yield Label("camera", classes="field-label")
             yield Select(CAMERA_OPTIONS, id="field-camera", compact=True, allow_blank=False,
                          value=CameraMove.PUSH_IN)
         with Horizontal(classes="field-row"):
             yield Label("tone", classes="field-label")
-            yield Input(id="field-tone", compact=True, placeholder="e.g. calm, warm")
+            yield FieldInput(id="field-tone", compact=True, placeholder="e.g. calm, warm")
             yield Label("secs", classes="field-label -short")
-            yield Input(id="field-duration", compact=True, placeholder="auto", classes="-short")
+            yield FieldInput(id="field-duration", compact=True, placeholder="auto", classes="-short")
         yield Label("detail (what the picture shows)", classes="field-title")
-        yield TextArea(id="field-detail", soft_wrap=True, compact=True, classes="-multiline")
+        yield FieldArea(id="field-detail", soft_wrap=True, compact=True, classes="-multiline")
         yield Label("narration (spoken and subtitled)", classes="field-title")
-        yield TextArea(id="field-narration", soft_wrap=True, compact=True, classes="-multiline")
+        yield FieldArea(id="field-narration", soft_wrap=True, compact=True, classes="-multiline")
         yield Static("", id="narration-warning", classes="-warning")
         yield Label("prompt that will be sent", classes="field-title")
         yield Static("", id="prompt-preview")
@@ -92,10 +101,19 @@ class ShotDetail(VerticalScroll):
             elif widget.disabled != read_only:
                 widget.disabled = read_only
 
+    def action_edit(self) -> None:
+        """Enter the first field with the cursor at the end of its text (nothing selected)."""
+        if self.shot_id is None:
+            return
+        subject = self.query_one("#field-subject", FieldInput)
+        if not subject.disabled:
+            subject.focus()
+            subject.action_end()
+
     def _set_input(self, selector: str, value: str) -> None:
-        widget = self.query_one(selector, Input)
+        widget = self.query_one(selector, FieldInput)
         if widget.value != value:
-            widget.value = value
+            widget.load(value)
 
     def _set_text(self, selector: str, value: str) -> None:
         widget = self.query_one(selector, TextArea)

@@ -74,6 +74,7 @@ class ShotList(ScrollView, can_focus=True):
         Binding("pagedown", "cursor(10)", "Page down", show=False, id="shot-list-page-down"),
         Binding("home", "cursor(-100000)", "First shot", show=False, id="shot-list-first"),
         Binding("end", "cursor(100000)", "Last shot", show=False, id="shot-list-last"),
+        Binding("enter", "open", "Edit shot", tooltip="Open the selected shot's form", id="shot-list-open"),
     ]
     COMPONENT_CLASSES = {"shot-list--header", "shot-list--cursor", "shot-list--odd"}
     DEFAULT_CSS = """
@@ -92,6 +93,17 @@ class ShotList(ScrollView, can_focus=True):
     @dataclass
     class Selected(Message):
         """The cursor moved to a shot; handle with `on_shot_list_selected`."""
+
+        shot_list: ShotList
+        shot_id: str
+
+        @property
+        def control(self) -> ShotList:
+            return self.shot_list
+
+    @dataclass
+    class Opened(Message):
+        """`enter` on a shot: the user wants to edit it; handle with `on_shot_list_opened`."""
 
         shot_list: ShotList
         shot_id: str
@@ -136,6 +148,10 @@ class ShotList(ScrollView, can_focus=True):
     def action_cursor(self, offset: int) -> None:
         if self.rows_shown:
             self.cursor = max(0, min(len(self.rows_shown) - 1, self.cursor + offset))
+
+    def action_open(self) -> None:
+        if self.selected_shot is not None:
+            self.post_message(self.Opened(self, self.selected_shot))
 
     def watch_cursor(self, old: int, new: int) -> None:
         self._refresh_row(old)
