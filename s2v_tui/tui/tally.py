@@ -5,6 +5,7 @@ Pure bookkeeping (no Textual), so it is tested without a terminal and the widget
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from s2v_tui.domain.events import (
@@ -66,6 +67,25 @@ class RunTally:
         self.planned_build: dict[str, int] = {}
         self.planned_cached: dict[str, int] = {}
         self.seconds: float | None = None
+        self.failure_reasons: Counter[tuple[str, str]] = Counter()
+        """(stage, error message) → how many items failed with it."""
+        self.note = ""
+        """Why a job did not start, shown with its status."""
+
+    @classmethod
+    def refused(cls, job: str, note: str) -> RunTally:
+        """A job that did not start (a key is missing…): nothing ran, `note` says why."""
+        tally = cls(job)
+        tally.status, tally.note = "not started", note
+        return tally
+
+    @property
+    def main_failure(self) -> str:
+        """The most common failure, "keyframe: no DashScope API key is configured (10 shots)"; "" if none."""
+        if not self.failure_reasons:
+            return ""
+        (stage, message), count = self.failure_reasons.most_common(1)[0]
+        return f"{stage}: {message}" + (f" ({count} shots)" if count > 1 else "")
 
     def apply(self, event: Event) -> None:
         if isinstance(event, RunStarted):
@@ -98,6 +118,7 @@ class RunTally:
                     tally.built += 1
             elif isinstance(event, StageFailed):
                 tally.failed += 1
+                self.failure_reasons[(stage, event.error.message)] += 1
             else:
                 tally.skipped += 1
             tally.total = max(tally.total, tally.finished)

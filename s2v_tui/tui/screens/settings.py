@@ -21,6 +21,7 @@ from s2v_tui.backends.registry import REGISTRY
 from s2v_tui.config import STAGES, Settings, config_file_path
 from s2v_tui.domain.errors import S2VError
 from s2v_tui.domain.project import VideoFormat, VoiceSettings, parse_size
+from s2v_tui.tui.run_checks import picked_backend_warning
 from s2v_tui.tui.session import StudioSession
 
 MODEL_FIELDS = (("dashscope", "llm_model"), ("dashscope", "image_model"), ("dashscope", "video_model"),
@@ -130,7 +131,12 @@ class SettingsScreen(ModalScreen[bool]):
             error.update(f"⚠ {exc}")
             return
         self.app.settings = settings  # type: ignore[attr-defined]  # new projects use them too
-        self.notify("settings applied to this session", timeout=3)
+        changed = [stage for stage in STAGES if settings.backend_for(stage) != self.settings.backend_for(stage)]
+        warning = picked_backend_warning(settings, changed)
+        if warning:
+            self.notify(warning, title="settings applied, but", severity="warning", timeout=10)
+        else:
+            self.notify("settings applied to this session", timeout=3)
         self.dismiss(True)
 
     @on(Button.Pressed, "#apply")

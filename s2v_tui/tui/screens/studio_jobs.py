@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -35,7 +35,9 @@ from s2v_tui.domain.events import (
     StageStarted,
     StoryboardReady,
 )
+from s2v_tui.preflight import missing_for_run
 from s2v_tui.tui.messages import EngineEvent, JobEnded
+from s2v_tui.tui.run_checks import advice, stages_to_call
 from s2v_tui.tui.tally import RunTally
 from s2v_tui.tui.widgets.render_pane import RenderPane, human_duration, set_text
 
@@ -75,11 +77,27 @@ class JobsMixin:
         self.update_status()
         self.run_engine(job, events)
 
+    def ready_to_run(self: StudioScreen, job: str, stages: Collection[str]) -> bool:  # type: ignore[misc]
+        """Check once, before anything starts, that the backends `job` will call have their keys and
+        endpoints; if not, say so once — what is missing, how to set it, which backend does without."""
+        missing = missing_for_run(self.session.settings, stages)
+        if not missing:
+            return True
+        short, full = advice(missing)
+        self.log_line("error", f"{job}: not started — {full}")
+        self.notify(short, title=f"{job}: not started", severity="error", timeout=12)
+        self.tally = RunTally.refused(job, f"{missing[0].stage} needs {missing[0].needs}")
+        self.query_one(RenderPane).show_tally(self.tally)
+        self.last_result = f"{job}: not started ({missing[0].needs} is not set)"
+        self.update_status()
+        return False
+
     def start_storyboard(self: StudioScreen) -> None:  # type: ignore[misc]
         self.start_job("storyboard", self.session.generate_storyboard, whole_project=False, final=False)
 
     def start_render(self: StudioScreen) -> None:  # type: ignore[misc]
-        self.start_job("render", self.session.run, whole_project=True, final=True)
+        if self.ready_to_run("render", stages_to_call(self.plan)):
+            self.start_job("render", self.session.run, whole_project=True, final=True)
 
     def start_shot_job(self: StudioScreen, shot_id: str, job: str) -> None:  # type: ignore[misc]
         self.start_job(job, lambda: self.session.run(shots=[shot_id], final=False), whole_project=False,
@@ -135,8 +153,11 @@ class JobsMixin:
         elif isinstance(event, StageFailed):
             self._settle(shot, stage, "failed", shot_stage)
             self.log_line("error", f"{stage} failed: {event.error}", shot, event.ts)
-            where = f"{shot} {stage}" if shot else stage
-            self.notify(str(event.error), title=f"{where} failed", severity="error", timeout=8)
+            # One notification per distinct problem: the app replaces a toast with the same text, and
+            # the title counts the shots it hit (the log names each shot).
+            count = self.tally.failure_reasons[(stage, event.error.message)]
+            where = f"{stage} failed" + (f" for {count} shots" if count > 1 else f" ({shot})" if shot else "")
+            self.notify(str(event.error), title=where, severity="error", timeout=8)
         elif isinstance(event, StageSkipped):
             self._settle(shot, stage, "skipped", shot_stage)
             self.log_line("warning", f"{stage} skipped: {event.reason}", shot, event.ts)

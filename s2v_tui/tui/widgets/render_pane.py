@@ -107,12 +107,16 @@ class RenderPane(VerticalScroll):
             text = "idle"
         elif tally.status == "running":
             text = f"{tally.job}: running — escape cancels"
+        elif tally.status == "not started":
+            text = f"{tally.job}: not started — {tally.note}"
         else:
             took = f" in {tally.seconds:.1f}s" if tally.seconds is not None else ""
             text = f"{tally.job}: {tally.status}{took}"
+            if tally.main_failure:
+                text += f" — {tally.main_failure} · details in the log (6)"
         status = self.query_one("#run-status", Static)
-        set_text(status, text)
-        status.set_classes(f"-{tally.status}")
+        set_text(status, text, layout=True)
+        status.set_classes(f"-{tally.status.replace(' ', '-')}")
         set_bar(self.query_one("#bar-overall", ProgressBar), tally.total, tally.progress)
         for stage, counts in tally.stages.items():
             row = self.query_one(f"#row-{stage}")
