@@ -29,7 +29,7 @@ from s2v_tui.tui.screens.studio_actions import ActionsMixin
 from s2v_tui.tui.screens.studio_jobs import JobsMixin
 from s2v_tui.tui.session import StudioSession
 from s2v_tui.tui.shot_rows import shot_rows
-from s2v_tui.tui.tally import plan_summary
+from s2v_tui.tui.tally import plan_summary, plan_tally
 from s2v_tui.tui.widgets.keyframe_preview import ImageRenderer, KeyframePreview
 from s2v_tui.tui.widgets.progress_log import LogEntry, ProgressLog
 from s2v_tui.tui.widgets.render_pane import RenderPane, set_text
@@ -113,7 +113,6 @@ class StudioScreen(ActionsMixin, JobsMixin, Screen[None]):
         self.refresh_rows()
         self.update_title()
         self.update_status()
-        self.query_one(RenderPane).show_tally(self.tally)
         self.show_selected()
         self.set_interval(AUTOSAVE_SECONDS, self.autosave)
         self.refresh_plan()
@@ -245,9 +244,19 @@ class StudioScreen(ActionsMixin, JobsMixin, Screen[None]):
             self.log_line("warning", f"could not check what is up to date: {exc}")
             return
         self.plan = plan
+        self.session.note_final_freshness(plan)
         self.refresh_rows()
-        self.query_one(RenderPane).show_plan(plan_summary(plan))
-        self.query_one(RenderPane).show_final(await self.session.final_info())
+        self.show_idle()
+        pane = self.query_one(RenderPane)
+        pane.show_plan(plan_summary(plan))
+        pane.show_final(await self.session.final_info(), stale=plan.final == "stale")
+
+    def show_idle(self) -> None:
+        """Nothing runs: the bars show how much of the project is up to date, under the last job's result."""
+        if self.job is None and self.plan is not None:
+            tally = plan_tally(self.plan)
+            tally.note = self.last_headline
+            self.query_one(RenderPane).show_tally(tally)
 
     async def autosave(self) -> None:
         if self.session.dirty and not self.session.read_only and not self._saving:

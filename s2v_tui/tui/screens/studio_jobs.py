@@ -39,7 +39,7 @@ from s2v_tui.preflight import missing_for_run
 from s2v_tui.tui.messages import EngineEvent, JobEnded
 from s2v_tui.tui.run_checks import advice, stages_to_call
 from s2v_tui.tui.tally import RunTally
-from s2v_tui.tui.widgets.render_pane import RenderPane, human_duration, set_text
+from s2v_tui.tui.widgets.render_pane import RenderPane, headline, human_duration, set_text
 
 if TYPE_CHECKING:
     from s2v_tui.tui.screens.studio import StudioScreen
@@ -55,6 +55,8 @@ class JobsMixin:
         self.job: str | None = None
         self.last_result = ""
         """How the last job ended ("render: done in 5.8s"), kept on the status line."""
+        self.last_headline = ""
+        """The same, as the render pane's headline (with the main failure, if any)."""
         self.tally = RunTally()
         self.job_started = 0.0
         self._status_timer: Timer | None = None
@@ -72,7 +74,9 @@ class JobsMixin:
         self.app.freeze_long_lived()  # type: ignore[attr-defined]  # no long GC pauses during the job
         self.set_editable()
         self.tally = RunTally(job, whole_project=whole_project, final=final)
-        self.query_one(RenderPane).show_tally(self.tally)
+        pane = self.query_one(RenderPane)
+        pane.show_tally(self.tally)
+        pane.show_job_started(job, whole_project=whole_project)
         self.log_line("info", f"{job}: started")
         self.update_status()
         self.run_engine(job, events)
@@ -89,6 +93,7 @@ class JobsMixin:
         self.tally = RunTally.refused(job, f"{missing[0].stage} needs {missing[0].needs}")
         self.query_one(RenderPane).show_tally(self.tally)
         self.last_result = f"{job}: not started ({missing[0].needs} is not set)"
+        self.last_headline = headline(self.tally)
         self.update_status()
         return False
 
@@ -179,9 +184,10 @@ class JobsMixin:
             cached = ", ".join(f"{k} {v}" for k, v in event.cached.items() if v) or "nothing"
             self.log_line("info", f"{message.job}: {event.shots} shots · to build: {build} · cached: {cached}",
                           None, event.ts)
+            self.query_one(RenderPane).show_plan(f"this run builds {build} · reuses {cached}")
         elif isinstance(event, RunFinished):
             self._finished(message.job, event)
-        self.query_one(RenderPane).show_tally(self.tally)
+        self.query_one(RenderPane).show_tally(self.tally, eta=self.eta_text())
         if self._status_timer is None:  # the status line follows the run a few times a second
             self._status_timer = self.set_timer(0.2, self.update_status)
 
@@ -213,6 +219,7 @@ class JobsMixin:
             self.tally.status = "cancelled"
         took = f" in {self.tally.seconds:.1f}s" if self.tally.seconds is not None else ""
         self.last_result = f"{message.job}: {self.tally.status}{took}"
+        self.last_headline = headline(self.tally)
         self.job = None
         self.set_editable()
         self.live.clear()
@@ -232,12 +239,20 @@ class JobsMixin:
             if self.session.read_only:
                 text = "read-only · close the other s2v to edit or render · ? help"
         else:
-            done, total = self.tally.progress, max(1, self.tally.total)
-            elapsed = time.monotonic() - self.job_started
-            eta = f" · ETA {elapsed * (total - done) / done:.0f}s" if done > 0.05 * total else ""
-            text = f"{self.job}: {100 * done / total:.0f}%{eta} · escape cancels"
+            eta = self.eta_text()
+            text = f"{self.job}: {100 * self.tally.fraction:.0f}%" + (f" · {eta}" if eta else "") + " · escape cancels"
         set_text(line, text)
         line.set_class(self.job is not None, "-running")
+
+    def eta_text(self: StudioScreen) -> str:  # type: ignore[misc]
+        """"ETA 1m 05s" for the running job (weighted by stage cost, see `tally`), "" when unknown."""
+        if self.job is None:
+            return ""
+        seconds = self.tally.eta(time.monotonic() - self.job_started)
+        if seconds is None:
+            return ""
+        minutes, rest = divmod(round(seconds), 60)
+        return f"ETA {minutes}m {rest:02d}s" if minutes else f"ETA {rest}s"
 
     # -- the final video ---------------------------------------------------------------------
     async def action_open_folder(self: StudioScreen) -> None:  # type: ignore[misc]
