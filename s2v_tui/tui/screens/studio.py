@@ -69,8 +69,12 @@ class StudioScreen(ActionsMixin, JobsMixin, Screen[None]):
         Binding("shift+down", "move_shot(1)", "Move down", show=False, id="move-shot-down"),
         Binding("slash", "filter_log", "Filter log", show=False, id="filter-log"),
         Binding("c", "copy_error", "Copy error", show=False, id="copy-error"),
-        Binding("o", "open_folder", "Open folder", show=False, id="open-folder"),
-        Binding("p", "play", "Play", show=False, id="play"),
+        Binding("o", "open_folder", "Open folder", show=False, tooltip="Open the project folder (its path goes "
+                "to the log and the clipboard)", id="open-folder"),
+        Binding("p", "play", "Play", show=False, tooltip="Play the final video (no player: its path goes to the "
+                "log and the clipboard)", id="play"),
+        Binding("y", "copy_path", "Copy path", show=False, tooltip="Copy the final video's path (else the "
+                "project folder's)", id="copy-path"),
         Binding("s", "settings", "Settings", show=False, id="settings"),
         Binding("b", "back", "Projects", show=False, id="back-to-projects"),
         *(Binding(str(i), f"show_pane('{name}')", f"{title} pane", show=False, id=f"pane-{name}")
@@ -269,8 +273,9 @@ class StudioScreen(ActionsMixin, JobsMixin, Screen[None]):
                 self._saving = False
         self.update_title()
 
-    def log_line(self, level: str, text: str, shot_id: str | None = None, when: Any = None) -> None:
-        self.query_one(ProgressLog).add(LogEntry(when, level, text, shot_id))  # type: ignore[arg-type]
+    def log_line(self, level: str, text: str, shot_id: str | None = None, when: Any = None, *,
+                 wrap: bool = True) -> None:
+        self.query_one(ProgressLog).add(LogEntry(when, level, text, shot_id, wrap))  # type: ignore[arg-type]
 
     def report_error(self, what: str, exc: BaseException | str, hint: str | None = None) -> None:
         """An error the user must see: a notification plus a log line that says what to do."""

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Collection
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -255,11 +256,26 @@ class JobsMixin:
         return f"ETA {minutes}m {rest:02d}s" if minutes else f"ETA {rest}s"
 
     # -- the final video ---------------------------------------------------------------------
-    async def action_open_folder(self: StudioScreen) -> None:  # type: ignore[misc]
+    def share_path(self: StudioScreen, what: str, path: Path, note: str = "") -> None:  # type: ignore[misc]
+        """A path the user wants: whole on one log line, on the clipboard, and a short toast saying so
+        (a toast wraps long paths and cannot be copied from)."""
+        self.log_line("info", f"{what}: {path}", wrap=False)
+        self.app.copy_to_clipboard(str(path))
+        self.notify(f"{note}path copied · also in the log (6)", title=what, timeout=4)
+
+    async def action_copy_path(self: StudioScreen) -> None:  # type: ignore[misc]
         info = await self.session.final_info()
-        folder = info.path.parent if info else self.session.folder.path
-        self.log_line("info", f"folder: {folder}")
-        self.notify(str(folder), title="project folder", timeout=8)
+        if info is not None:
+            self.share_path("final video", info.path)
+        else:
+            self.share_path("project folder", self.session.folder.path)
+
+    async def action_open_folder(self: StudioScreen) -> None:  # type: ignore[misc]
+        folder = self.session.folder.path
+        opener = _player(("xdg-open", "open"))
+        if opener is not None:
+            _launch(opener, folder)
+        self.share_path("project folder", folder, "opened · " if opener else "")
 
     async def action_play(self: StudioScreen) -> None:  # type: ignore[misc]
         info = await self.session.final_info()
@@ -268,20 +284,24 @@ class JobsMixin:
             return
         player = _player()
         if player is None:
-            self.log_line("info", f"final video: {info.path}")
-            self.notify(f"no video player here; the file is\n{info.path}", title="play", timeout=10)
+            self.share_path("final video", info.path, "no video player here · ")
             return
-        subprocess.Popen([player, str(info.path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, start_new_session=True)
-        self.notify(f"playing with {os.path.basename(player)}: {info.path}", timeout=5)
+        _launch(player, info.path)
+        self.log_line("info", f"playing with {os.path.basename(player)}: {info.path}", wrap=False)
+        self.notify(f"playing with {os.path.basename(player)}", timeout=3)
 
 
-def _player() -> str | None:
-    """A graphical player, only when there is a display to show it on (never over plain SSH)."""
+def _launch(program: str, path: Path) -> None:
+    subprocess.Popen([program, str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def _player(names: tuple[str, ...] = PLAYERS) -> str | None:
+    """A graphical program, only when there is a display to show it on (never over plain SSH)."""
     has_display = sys.platform == "darwin" or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     if not has_display:
         return None
-    for name in PLAYERS:
+    for name in names:
         found = shutil.which(name)
         if found:
             return found
