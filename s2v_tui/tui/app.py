@@ -64,6 +64,8 @@ class S2VApp(App[int]):
         self.image_renderer: ImageRenderer = image_renderer
         self.show_time = show_time
         self.clock = clock
+        self.launch_dir = Path.cwd()
+        """Where s2v was started: relative paths the user types mean this folder, as in a shell."""
         self.library = ProjectLibrary(settings)
         self.session: StudioSession | None = None
 

@@ -17,9 +17,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from s2v_tui.domain.errors import S2VError
-from s2v_tui.storage.project_store import ProjectSummary
+from s2v_tui.storage.project_store import ProjectFolder, ProjectSummary
 from s2v_tui.tui.library import ProjectLibrary
 from s2v_tui.tui.screens.dialogs import ConfirmDialog, PromptDialog
+from s2v_tui.tui.screens.path_dialog import PathDialog
 from s2v_tui.tui.widgets.shot_list import clip_cells
 
 
@@ -113,12 +114,16 @@ class ProjectsScreen(Screen[None]):
         self.action_open()
 
     def action_new_from_file(self) -> None:
-        self.app.push_screen(PromptDialog("New project from a story file (UTF-8 text):",
-                                          placeholder="path/to/story.txt"), self._create_from_file)
+        async def create(path: Path) -> ProjectFolder:
+            return await asyncio.to_thread(self.library.create_from_script, path)
 
-    def _create_from_file(self, path: str | None) -> None:
-        if path and path.strip():
-            self.create(lambda: self.library.create_from_script(Path(path.strip())), "new project")
+        def created(folder: ProjectFolder | None) -> None:
+            if folder is not None:
+                self.app.open_created(folder)  # type: ignore[attr-defined]
+
+        self.app.push_screen(PathDialog("New project from a story file (UTF-8 text):",
+                                        base=self.app.launch_dir,  # type: ignore[attr-defined]
+                                        accept=create, placeholder="path/to/story.txt"), created)
 
     def action_new_blank(self) -> None:
         self.app.push_screen(PromptDialog("Title of the new project:", placeholder="The lighthouse"),
