@@ -7,6 +7,7 @@ from pathlib import Path
 
 from textual.widgets import Input, TextArea
 
+from s2v_tui.tui.screens.dialogs import PromptDialog
 from s2v_tui.tui.screens.help import HelpScreen
 from s2v_tui.tui.widgets.shot_list import ShotList
 from tests.conftest import STORY_EN
@@ -87,3 +88,31 @@ async def test_every_field_edit_can_be_undone(rendered_project: Path) -> None:
         assert studio.query_one(ShotList).selected_shot == second.id
         await pilot.press("ctrl+z")
         assert second.subject == studio.query_one("#field-subject", Input).value != subject
+
+
+async def test_ctrl_a_selects_all_in_the_detail_editor(rendered_project: Path) -> None:
+    app = studio_app(project_dir=rendered_project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        studio = await open_studio(pilot)
+        detail = studio.query_one("#field-detail", TextArea)
+        detail.focus()
+        await pilot.press("ctrl+a")
+        assert detail.selected_text == detail.text and detail.text
+
+
+async def test_the_regenerate_dialog_selects_the_old_detail_and_names_the_editing_keys(
+        rendered_project: Path) -> None:
+    app = studio_app(project_dir=rendered_project)
+    async with app.run_test(size=(80, 24)) as pilot:
+        studio = await open_studio(pilot)
+        await pilot.press("r")
+        await wait_until(pilot, lambda: isinstance(app.screen, PromptDialog), what="the detail prompt")
+        field = app.screen.query_one(Input)
+        assert field.selected_text == studio.session.project.shots[0].detail  # typing replaces it
+        hint = str(app.screen.query_one(".dialog-hint").render())
+        assert "ctrl+u" in hint and "ctrl+z" in hint and "ctrl+a" in hint
+        await pilot.press("escape", "question_mark")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), what="the keys")
+        listed = [keys for keys, _, _ in app.screen.rows]
+        for keys in ("tab / shift+tab", "ctrl+z / ctrl+y", "ctrl+u / ctrl+k", "escape"):
+            assert keys in listed

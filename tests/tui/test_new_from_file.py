@@ -50,10 +50,10 @@ async def test_an_error_keeps_the_dialog_open_with_the_text(started_in: Path) ->
         dialog = app.screen
         field.value = "stories/lamp.txt"
         await pilot.press("enter")
-        await wait_until(pilot, lambda: "not found" in str(dialog.query_one("#path-error").render()),
+        await wait_until(pilot, lambda: "not found" in str(dialog.query_one("#dialog-error").render()),
                          what="the error in the dialog")
         assert app.screen is dialog and field.value == "stories/lamp.txt"
-        assert str(started_in / "stories" / "lamp.txt") in str(dialog.query_one("#path-error").render())
+        assert str(started_in / "stories" / "lamp.txt") in str(dialog.query_one("#dialog-error").render())
 
 
 async def test_tab_completes_the_path(started_in: Path) -> None:

@@ -1,4 +1,5 @@
-"""The `?` screen: every key of the current screen and the app, as remapped by `[keymap]` in config.toml."""
+"""The `?` screen: every key of the current screen and the app, as remapped by `[keymap]` in config.toml,
+and the keys for editing text in a field."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
+
+from s2v_tui.tui.widgets.fields import EDITING_KEYS
 
 
 def binding_rows(app: App[object], bindings: list[BindingType],
@@ -49,6 +52,10 @@ class HelpScreen(ModalScreen[None]):
             for keys, text, binding_id in binding_rows(self.app, bindings, self.keymap):
                 self.rows.append((keys, text, binding_id))
                 table.add_row(keys, text, binding_id)
+        table.add_row("[b]editing text[/b] (in a field)", "", "")
+        for keys, text in EDITING_KEYS:
+            self.rows.append((keys, text, ""))
+            table.add_row(keys, text, "")
         with Vertical(classes="dialog-body -wide"):
             yield Static("[b]Keys[/b] — single letters work when no text field has focus (escape leaves one)",
                          classes="dialog-title")

@@ -13,16 +13,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from textual import on, work
-from textual.app import ComposeResult
+from textual import work
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
 from s2v_tui.domain.errors import S2VError
-from s2v_tui.tui.widgets.fields import EDIT_HINT, FieldInput
+from s2v_tui.tui.screens.dialogs import PromptDialog
+from s2v_tui.tui.widgets.fields import FieldInput
 
 Accept = Callable[[Path], Awaitable[Any]]
 """Given the resolved path: the dialog's result, or raises S2VError/OSError to keep the dialog open."""
@@ -73,37 +71,24 @@ class PathInput(FieldInput):
             self.screen.focus_next()
 
 
-class PathDialog(ModalScreen[Any]):
+class PathDialog(PromptDialog):
     """Ask for a path; `accept` does the work. Returns its result, or None on escape."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog-cancel")]
-
     def __init__(self, question: str, *, base: Path, accept: Accept, placeholder: str = "") -> None:
-        super().__init__(classes="dialog")
-        self.question, self.base, self.accept, self.placeholder = question, base, accept, placeholder
+        super().__init__(question, placeholder=placeholder,
+                         hint=f"relative to {base} · tab completes · enter: OK · escape: cancel")
+        self.base, self.accept = base, accept
 
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog-body"):
-            yield Static(self.question, classes="dialog-question")
-            yield PathInput(placeholder=self.placeholder, suggester=PathSuggester(self.base), id="answer")
-            yield Static("", id="path-error", classes="-warning")
-            yield Static(f"relative to {self.base} · tab completes · enter: OK · escape: cancel\n{EDIT_HINT}",
-                         classes="dialog-hint")
+    def make_input(self) -> Input:
+        return PathInput(placeholder=self.placeholder, suggester=PathSuggester(self.base), id="answer")
 
-    def on_mount(self) -> None:
-        self.query_one("#answer", Input).focus()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        if event.value.strip():
-            self.try_accept(resolve(event.value, self.base))
+    def submit(self, value: str) -> None:
+        if value.strip():
+            self.try_accept(resolve(value, self.base))
 
     @work(exclusive=True, group="path-dialog", exit_on_error=False)
     async def try_accept(self, path: Path) -> None:
-        error = self.query_one("#path-error", Static)
+        error = self.query_one("#dialog-error", Static)
         error.update("")
         try:
             result = await self.accept(path)

@@ -50,7 +50,7 @@ class FieldInput(Input):
         self._restoring = False
 
     def watch_value(self, old: str, new: str) -> None:
-        if self._restoring or old == new:
+        if getattr(self, "_restoring", True) or old == new:  # (True while Input.__init__ sets the value)
             return
         now = time.monotonic()
         if not self._undo or now - self._last_edit > UNDO_GROUP_SECONDS:
