@@ -35,9 +35,9 @@ from s2v_tui.tui.engine_thread import EngineLoop
 from s2v_tui.tui.library import ProjectLibrary
 from s2v_tui.tui.previews import load_preview
 from s2v_tui.tui.session import StudioSession
+from s2v_tui.tui.shot_columns import clip_cells, fit
 from s2v_tui.tui.shot_rows import shot_rows
 from s2v_tui.tui.tally import RunTally
-from s2v_tui.tui.widgets.shot_list import clip_cells, fit
 from tests.conftest import STORY_EN
 from tests.tui.conftest import studio_settings
 

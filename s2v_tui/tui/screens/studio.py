@@ -20,7 +20,7 @@ from textual.containers import Container
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static, TextArea
+from textual.widgets import Input, Static, TextArea
 
 from s2v_tui.domain.errors import S2VError
 from s2v_tui.domain.shot import Stage
@@ -30,12 +30,14 @@ from s2v_tui.tui.screens.studio_jobs import JobsMixin
 from s2v_tui.tui.session import StudioSession
 from s2v_tui.tui.shot_rows import shot_rows
 from s2v_tui.tui.tally import plan_summary, plan_tally
+from s2v_tui.tui.widgets.key_footer import FittedFooter
 from s2v_tui.tui.widgets.keyframe_preview import ImageRenderer, KeyframePreview
 from s2v_tui.tui.widgets.progress_log import LogEntry, ProgressLog
 from s2v_tui.tui.widgets.render_pane import RenderPane, set_text
 from s2v_tui.tui.widgets.script_editor import ScriptEditor
 from s2v_tui.tui.widgets.shot_detail import ShotDetail
 from s2v_tui.tui.widgets.shot_list import ShotList
+from s2v_tui.tui.widgets.too_small import TooSmall, too_small
 
 PANES = (("script", "Script"), ("shots", "Shots"), ("detail", "Shot"), ("preview", "Preview"),
          ("render", "Render"), ("log", "Log"))
@@ -110,7 +112,8 @@ class StudioScreen(ActionsMixin, JobsMixin, Screen[None]):
             yield RenderPane(id="pane-render", clock=self.clock)
             yield ProgressLog(id="pane-log", show_time=self.show_time)
         yield Static("", id="status-line")
-        yield Footer(compact=True)
+        yield FittedFooter()
+        yield TooSmall(id="too-small")
 
     def on_mount(self) -> None:
         self._apply_size(self.app.size.width, self.app.size.height)
@@ -128,6 +131,12 @@ class StudioScreen(ActionsMixin, JobsMixin, Screen[None]):
         self._apply_size(event.size.width, event.size.height)
 
     def _apply_size(self, width: int, height: int) -> None:
+        small = too_small(width, height)
+        self.set_class(small, "-too-small")
+        if small:
+            self.query_one(TooSmall).show_size(width, height)
+        elif self.is_mounted:
+            self.update_status()
         narrow = width < NARROW[0] or height < NARROW[1]
         if narrow != self.has_class("-narrow"):
             self.set_class(narrow, "-narrow")

@@ -41,6 +41,7 @@ from s2v_tui.tui.messages import EngineEvent, JobEnded
 from s2v_tui.tui.run_checks import advice, stages_to_call
 from s2v_tui.tui.tally import RunTally
 from s2v_tui.tui.widgets.render_pane import RenderPane, headline, human_duration, set_text
+from s2v_tui.tui.words import fit_parts
 
 if TYPE_CHECKING:
     from s2v_tui.tui.screens.studio import StudioScreen
@@ -233,16 +234,14 @@ class JobsMixin:
     def update_status(self: StudioScreen) -> None:  # type: ignore[misc]
         self._status_timer = None
         line = self.query_one("#status-line", Static)
-        if self.job is None:
-            text = "ready · R render · g storyboard · ? help · ctrl+p commands"
-            if self.last_result:
-                text = f"{self.last_result} · R render · g storyboard · ? help"
-            if self.session.read_only:
-                text = "read-only · close the other s2v to edit or render · ? help"
+        if self.session.read_only:
+            parts = ["read-only", "close the other s2v to edit or render", "? help"]
+        elif self.job is None:
+            parts = [self.last_result or "ready", "R render", "g storyboard", "? help", "ctrl+p commands"]
         else:
             eta = self.eta_text()
-            text = f"{self.job}: {100 * self.tally.fraction:.0f}%" + (f" · {eta}" if eta else "") + " · escape cancels"
-        set_text(line, text)
+            parts = [f"{self.job}: {100 * self.tally.fraction:.0f}%", *([eta] if eta else []), "escape cancels"]
+        set_text(line, fit_parts(parts, max(20, self.size.width - 2)))
         line.set_class(self.job is not None, "-running")
 
     def eta_text(self: StudioScreen) -> str:  # type: ignore[misc]
