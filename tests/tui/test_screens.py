@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.command import CommandPalette
 from textual.geometry import Region
 from textual.widgets import Input, TextArea
@@ -219,3 +220,37 @@ async def test_settings_apply_to_the_session_and_never_show_keys(rendered_projec
         assert studio.session.settings.backend_for("voice") == "offline"
         await wait_until(pilot, lambda: studio.plan is not None and studio.plan.final != "fresh",
                          what="the new fps to make the film stale")
+
+
+async def test_settings_say_where_values_are_kept_and_save_servers_to_config_toml(
+        rendered_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from textual.widgets import Select
+
+    from s2v_tui.config import load_settings
+    from s2v_tui.tui.screens.settings import SettingsScreen
+
+    config = tmp_path / "config.toml"
+    config.write_text("# hand-written\n[render]\nfps = 30\n", encoding="utf-8")
+    monkeypatch.setenv("S2V_CONFIG_FILE", str(config))
+    app = studio_app(studio_settings(dashscope={"api_key": "sk-very-secret-123456"}), rendered_project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        studio = await open_studio(pilot)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: isinstance(app.screen, SettingsScreen), what="the settings")
+        screen = app.screen
+        titles = " ".join(str(label.render()) for label in screen.query(".field-title"))
+        assert "saved in its project.json" in titles and f"saved to {config}" in titles
+        assert "backends — this session only" in titles
+        note = str(screen.query_one("#settings-note").render())
+        assert "project.json" in note and str(config) in note and "the rest lasts until you quit" in note
+        screen.query_one("#server-comfy-hosts", Input).value = "http://gpu1:8188, http://gpu2:8188/"
+        screen.query_one("#server-ollama-url", Input).value = "http://llm:11434"
+        screen.query_one("#server-dashscope-region", Select).value = "singapore"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is studio, what="the settings to close")
+        assert studio.session.settings.comfy.hosts == ["http://gpu1:8188", "http://gpu2:8188"]
+    text = config.read_text(encoding="utf-8")
+    assert text.startswith("# hand-written") and "sk-very-secret" not in text and "api_key" not in text
+    saved = load_settings()
+    assert saved.comfy.hosts == ["http://gpu1:8188", "http://gpu2:8188"] and saved.ollama.url == "http://llm:11434"
+    assert saved.dashscope.region == "singapore"
