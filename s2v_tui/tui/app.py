@@ -41,7 +41,7 @@ class S2VApp(App[int]):
 
     CSS_PATH = [STYLES / "app.tcss", STYLES / "studio.tcss", STYLES / "dialogs.tcss"]
     TITLE = "s2v"
-    COMMANDS = App.COMMANDS | {StudioCommands}
+    COMMANDS = {StudioCommands}  # it lists Textual's system commands too, after s2v's own
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", tooltip="Save and quit", priority=True, id="quit"),
         Binding("q", "quit", "Quit", tooltip="Save and quit (when no text field has focus)", id="quit-q"),

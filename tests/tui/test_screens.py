@@ -254,3 +254,22 @@ async def test_settings_say_where_values_are_kept_and_save_servers_to_config_tom
     saved = load_settings()
     assert saved.comfy.hosts == ["http://gpu1:8188", "http://gpu2:8188"] and saved.ollama.url == "http://llm:11434"
     assert saved.dashscope.region == "singapore"
+
+
+async def test_the_palette_lists_s2v_commands_first_with_their_keys(rendered_project: Path) -> None:
+    from textual.command import CommandList
+
+    settings = studio_settings(keymap={"generate-storyboard": "ctrl+g"})
+    app = studio_app(settings, rendered_project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_studio(pilot)
+        await pilot.press("ctrl+p")
+        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
+        commands = app.screen.query_one(CommandList)
+        await wait_until(pilot, lambda: commands.option_count > 10, what="the commands")
+        shown = [str(commands.get_option_at_index(i).hit.prompt) for i in range(commands.option_count)]
+        assert shown[0].startswith("storyboard: generate") and shown[0].endswith("^g")  # remapped key
+        assert "render: all  R" in shown and "view: script pane  1" in shown
+        themes = [i for i, text in enumerate(shown) if text.startswith("app: theme")]
+        assert themes and themes[0] > shown.index("render: all  R")  # Textual's entries come after s2v's
+        assert not any(text in ("Quit", "Keys", "Theme") for text in shown)

@@ -13,17 +13,29 @@ from textual.widgets import Static
 from s2v_tui.tui.widgets.fields import EDITING_KEYS
 
 
+def as_bindings(bindings: list[BindingType]) -> list[Binding]:
+    return [b if isinstance(b, Binding) else Binding(*b) for b in bindings]
+
+
+def key_display(app: App[object], binding: Binding, keymap: dict[str, str]) -> str:
+    """How the binding's keys show ("R", "^r"), after any `[keymap]` override of its id."""
+    keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
+    return ", ".join(app.get_key_display(binding.with_key(key.strip())) for key in keys.split(","))
+
+
 def binding_rows(app: App[object], bindings: list[BindingType],
                  keymap: dict[str, str]) -> list[tuple[str, str, str]]:
     """(keys, what it does, binding id) for each described binding, with keymap overrides applied."""
-    rows = []
-    for item in (b if isinstance(b, Binding) else Binding(*b) for b in bindings):
-        if not item.description:
-            continue
-        keys = keymap.get(item.id, item.key) if item.id else item.key
-        shown = ", ".join(app.get_key_display(item.with_key(key.strip())) for key in keys.split(","))
-        rows.append((shown, item.tooltip or item.description, item.id or ""))
-    return rows
+    return [(key_display(app, item, keymap), item.tooltip or item.description, item.id or "")
+            for item in as_bindings(bindings) if item.description]
+
+
+def keys_by_action(app: App[object], bindings: list[BindingType], keymap: dict[str, str]) -> dict[str, str]:
+    """Action string ("render_all", "regenerate('clip')") → its keys as shown, for the palette."""
+    found: dict[str, str] = {}
+    for item in as_bindings(bindings):
+        found.setdefault(item.action, key_display(app, item, keymap))  # the first binding is the main one
+    return found
 
 
 class HelpScreen(ModalScreen[None]):
