@@ -38,6 +38,7 @@ from s2v_tui.tui.widgets.script_editor import ScriptEditor
 from s2v_tui.tui.widgets.shot_detail import ShotDetail
 from s2v_tui.tui.widgets.shot_list import ShotList
 from s2v_tui.tui.widgets.too_small import TooSmall, too_small
+from s2v_tui.tui.words import plural
 
 PANES = (("script", "Script"), ("shots", "Shots"), ("detail", "Shot"), ("preview", "Preview"),
          ("render", "Render"), ("log", "Log"))
@@ -107,7 +108,7 @@ class StudioScreen(ActionsMixin, JobsMixin, Screen[None]):
         with Container(id="panes"):
             yield ScriptEditor(self.session.project.script, read_only=read_only, id="pane-script")
             yield ShotList(id="pane-shots")
-            yield ShotDetail(id="pane-detail")
+            yield ShotDetail(id="pane-detail", language=self.session.project.language)
             yield KeyframePreview(renderer=self.image_renderer, id="pane-preview")
             yield RenderPane(id="pane-render", clock=self.clock)
             yield ProgressLog(id="pane-log", show_time=self.show_time)
@@ -197,7 +198,7 @@ class StudioScreen(ActionsMixin, JobsMixin, Screen[None]):
         flags = " · [b red]read-only[/]" if self.session.read_only else ""
         state = "unsaved" if self.session.dirty else "saved"
         set_text(self.query_one("#title-bar", Static),
-                 f"[b]s2v[/] · {project.title} · {len(project.shots)} shots · {project.format.label} · {state}{flags}")
+                 f"[b]s2v[/] · {project.title} · {plural(len(project.shots), 'shot')} · {project.format.label} · {state}{flags}")
 
     def show_selected(self) -> None:
         shot_id = self.selected_shot
@@ -208,7 +209,7 @@ class StudioScreen(ActionsMixin, JobsMixin, Screen[None]):
             self.load_preview(None)
             return
         shot = self.session.project.shot(shot_id)
-        detail.show(shot, prompt=self.session.image_prompt(shot_id),
+        detail.show(shot, language=self.session.project.language, prompt=self.session.image_prompt(shot_id),
                     warning=self.session.narration_warning(shot.narration), read_only=not self.editable)
         self.load_preview(shot_id)
 
@@ -238,7 +239,7 @@ class StudioScreen(ActionsMixin, JobsMixin, Screen[None]):
             await preview_pane.show(None)
             return
         preview = await self.session.preview(shot.id)
-        await preview_pane.show(preview, caption=f"shot {shot.sequence} · {shot.camera.english}")
+        await preview_pane.show(preview, caption=f"shot {shot.sequence} · {shot.camera.label(self.session.project.language)}")
         self._preview_key = key
 
     def schedule_plan(self, delay: float = 0.4) -> None:

@@ -13,6 +13,7 @@ from s2v_tui.domain.shot import Stage
 from s2v_tui.tui.run_checks import stages_to_call
 from s2v_tui.tui.screens.dialogs import ConfirmDialog, PromptDialog
 from s2v_tui.tui.widgets.progress_log import ProgressLog
+from s2v_tui.tui.words import plural
 
 if TYPE_CHECKING:
     from s2v_tui.tui.screens.studio import StudioScreen
@@ -41,8 +42,10 @@ class ActionsMixin:
             self.start_storyboard()
             return
         locked = sum(shot.locked for shot in shots)
-        question = (f"Regenerate the storyboard? {len(shots) - locked} unlocked shot(s) will be replaced"
-                    + (f"; {locked} locked shot(s) are kept." if locked else ". Lock shots (l) to keep them."))
+        unlocked = len(shots) - locked
+        question = (f"Regenerate the storyboard? {plural(unlocked, 'unlocked shot')} will be replaced"
+                    + (f"; {plural(locked, 'locked shot')} {'is' if locked == 1 else 'are'} kept." if locked
+                       else ". Lock shots (l) to keep them."))
         self.app.push_screen(ConfirmDialog(question, yes="Regenerate"),
                              lambda yes: self.start_storyboard() if yes else None)
 

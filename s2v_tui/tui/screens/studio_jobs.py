@@ -41,7 +41,7 @@ from s2v_tui.tui.messages import EngineEvent, JobEnded
 from s2v_tui.tui.run_checks import advice, stages_to_call
 from s2v_tui.tui.tally import RunTally
 from s2v_tui.tui.widgets.render_pane import RenderPane, headline, human_duration, set_text
-from s2v_tui.tui.words import fit_parts
+from s2v_tui.tui.words import fit_parts, plural
 
 if TYPE_CHECKING:
     from s2v_tui.tui.screens.studio import StudioScreen
@@ -172,7 +172,7 @@ class JobsMixin:
             if shot is not None and shot == self.selected_shot and stage in ("keyframe", "clip"):
                 self.load_preview(shot)
         elif isinstance(event, StoryboardReady):
-            self.log_line("info", f"storyboard: {event.shots} shots ({event.backend})", None, event.ts)
+            self.log_line("info", f"storyboard: {plural(event.shots, 'shot')} ({event.backend})", None, event.ts)
             self.plan = None
             self.refresh_rows()
             self.update_title()
@@ -184,7 +184,7 @@ class JobsMixin:
         elif isinstance(event, RunStarted) and event.shots:
             build = ", ".join(f"{k} {v}" for k, v in event.to_build.items() if v) or "nothing"
             cached = ", ".join(f"{k} {v}" for k, v in event.cached.items() if v) or "nothing"
-            self.log_line("info", f"{message.job}: {event.shots} shots · to build: {build} · cached: {cached}",
+            self.log_line("info", f"{message.job}: {plural(event.shots, 'shot')} · to build: {build} · cached: {cached}",
                           None, event.ts)
             self.query_one(RenderPane).show_plan(f"this run builds {build} · reuses {cached}")
         elif isinstance(event, RunFinished):
@@ -202,7 +202,11 @@ class JobsMixin:
     def _finished(self: StudioScreen, job: str, event: RunFinished) -> None:  # type: ignore[misc]
         built = sum(event.built.values())
         cached = sum(event.cached.values())
-        summary = f"{job}: {event.status} in {event.seconds:.1f}s — {built} built, {cached} reused"
+        summary = f"{job}: {event.status} in {event.seconds:.1f}s"
+        if job == "storyboard":
+            summary += f" — {plural(len(self.session.project.shots), 'shot')}"
+        elif built or cached:
+            summary += f" — {built} built, {cached} reused"
         if event.final_path:
             summary += f" · final {human_duration(event.duration)}"
         level = "info" if event.status == "done" else "warning" if event.status == "cancelled" else "error"
