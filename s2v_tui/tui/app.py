@@ -180,11 +180,12 @@ class S2VApp(App[int]):
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def on_notify(self, event: Notify) -> None:
-        """One toast per problem: a notification with the text of one already shown replaces it
-        (ten shots failing for the same missing key are one toast, not ten covering the screen)."""
+        """One toast per problem: a notification with the text of one already shown replaces it, whatever
+        its title and severity (ten shots failing for the same missing key are one toast, not ten covering
+        the screen; the warning on picking a keyless backend becomes the refusal when R is pressed)."""
         new = event.notification
         for shown in list(self._notifications):
-            if shown is not new and (shown.message, shown.severity) == (new.message, new.severity):
+            if shown is not new and shown.message == new.message:
                 self._unnotify(shown, refresh=False)
 
     def _error(self, what: str, exc: S2VError) -> None:
@@ -242,8 +243,9 @@ class S2VApp(App[int]):
         self.settings = settings
         warning = picked_backend_warning(settings, [stage])
         if warning:
-            self.notify(f"{warning}\nrenders will refuse to start until then", title=f"{stage} now uses {name}",
-                        severity="warning", timeout=10)
+            # The same text as the refusal a render would get, so that one replaces this one.
+            self.notify(warning, title=f"{stage} now uses {name}, which cannot run yet", severity="warning",
+                        timeout=10)
         else:
             self.notify(f"{stage} now uses {name} (this session; set [backends] in config.toml to keep it)",
                         timeout=4)

@@ -51,6 +51,10 @@ async def test_picking_a_backend_without_its_key_warns_at_once(rendered_project:
         [toast] = list(app._notifications)
         assert toast.severity == "warning" and "DASHSCOPE_API_KEY" in toast.message
         assert "backend: keyframe → offline" in toast.message
+        await pilot.press("R")  # the refusal replaces the warning: still one toast for one problem
+        await pilot.pause(0.3)
+        [toast] = list(app._notifications)
+        assert toast.severity == "error" and "DASHSCOPE_API_KEY" in toast.message and studio.job is None
 
 
 async def test_the_same_failure_of_many_shots_is_one_toast_that_counts_them(rendered_project: Path) -> None:

@@ -38,6 +38,10 @@ def keys_by_action(app: App[object], bindings: list[BindingType], keymap: dict[s
     return found
 
 
+WIDE_ENOUGH_FOR_IDS = 100
+"""Below this many columns the binding-id column is left out (descriptions need the room)."""
+
+
 class HelpScreen(ModalScreen[None]):
     """Lists the bindings of `for_screen` and of the app."""
 
@@ -51,27 +55,35 @@ class HelpScreen(ModalScreen[None]):
         """What the table lists: (keys, action, binding id)."""
 
     def compose(self) -> ComposeResult:
+        show_ids = self.app.size.width >= WIDE_ENOUGH_FOR_IDS
         table = Table(box=None, expand=True, show_header=True, header_style="bold")
         table.add_column("key", no_wrap=True)
         table.add_column("action")
-        table.add_column(r"id (for \[keymap])", style="dim", no_wrap=True)
+        if show_ids:
+            table.add_column(r"id (for \[keymap])", style="dim", no_wrap=True)
+
+        def row(keys: str, text: str, binding_id: str = "") -> None:
+            table.add_row(keys, text, *([binding_id] if show_ids else []))
+
         sections = []
         if self.for_screen is not None:
             sections.append(("this screen", list(type(self.for_screen).BINDINGS)))
+            sections += [(title, list(bindings)) for title, bindings in getattr(self.for_screen, "HELP_PANES", ())]
         sections.append(("everywhere", list(type(self.app).BINDINGS)))
         for title, bindings in sections:
-            table.add_row(f"[b]{title}[/b]", "", "")
+            row("", f"[b u]{title}[/]")  # headings in the wide column: the key column stays narrow
             for keys, text, binding_id in binding_rows(self.app, bindings, self.keymap):
                 self.rows.append((keys, text, binding_id))
-                table.add_row(keys, text, binding_id)
-        table.add_row("[b]editing text[/b] (in a field)", "", "")
+                row(keys, text, binding_id)
+        row("", "[b u]editing text (in a field)[/]")
         for keys, text in EDITING_KEYS:
             self.rows.append((keys, text, ""))
-            table.add_row(keys, text, "")
+            row(keys, text)
+        ids = r'Remap in config.toml: \[keymap] render-all = "ctrl+r"' if show_ids else \
+            "A wider terminal also shows each key's id, for [keymap] in config.toml"
         with Vertical(classes="dialog-body -wide"):
             yield Static("[b]Keys[/b] — single letters work when no text field has focus (escape leaves one)",
                          classes="dialog-title")
             with VerticalScroll():
                 yield Static(table)
-            yield Static(r'Remap in config.toml: \[keymap] render-all = "ctrl+r" · escape closes',
-                         classes="dialog-hint")
+            yield Static(f"{ids} · escape closes", classes="dialog-hint", markup=show_ids)

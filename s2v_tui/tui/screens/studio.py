@@ -84,6 +84,10 @@ class StudioScreen(ActionsMixin, JobsMixin, Screen[None]):
           for i, (name, title) in enumerate(PANES, start=1)),
     ]
 
+    HELP_PANES = (("in the shot list", [b for b in ShotList.BINDINGS if "cursor" not in b.action]),  # type: ignore[union-attr]
+                  ("in the script pane", ScriptEditor.BINDINGS), ("in the shot pane", ShotDetail.BINDINGS))
+    """Keys of the panes themselves, for the `?` screen."""
+
     def __init__(self, session: StudioSession, *, image_renderer: ImageRenderer = "auto",
                  show_time: bool = True, clock: Clock | None = None) -> None:
         super().__init__()

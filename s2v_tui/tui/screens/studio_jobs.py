@@ -186,7 +186,8 @@ class JobsMixin:
             cached = ", ".join(f"{k} {v}" for k, v in event.cached.items() if v) or "nothing"
             self.log_line("info", f"{message.job}: {plural(event.shots, 'shot')} · to build: {build} · cached: {cached}",
                           None, event.ts)
-            self.query_one(RenderPane).show_plan(f"this run builds {build} · reuses {cached}")
+            self.query_one(RenderPane).show_plan(f"this run builds {build}" + (
+                f" · reuses {cached}" if cached != "nothing" else ""))
         elif isinstance(event, RunFinished):
             self._finished(message.job, event)
         self.query_one(RenderPane).show_tally(self.tally, eta=self.eta_text())

@@ -25,7 +25,7 @@ EDITING_KEYS = (
     ("ctrl+a", "select all (typing replaces the selection)"),
     ("ctrl+u / ctrl+k", "delete to the start / end of the line"),
     ("ctrl+w", "delete the word to the left"),
-    ("ctrl+x / ctrl+c / ctrl+v", "cut / copy / paste"),
+    ("ctrl+x/c/v", "cut / copy / paste"),
 )
 """What the `?` screen and the dialogs say about editing text (the keys below, plus Textual's own)."""
 
