@@ -128,7 +128,7 @@ class RenderPane(VerticalScroll):
         set_text(status, headline(tally), layout=True)
         status.set_classes(f"-{tally.status.replace(' ', '-')}")
         fraction = tally.built_fraction if idle else tally.fraction
-        set_bar(self.query_one("#bar-overall", ProgressBar), 100, round(100 * fraction, 1))
+        set_bar(self.query_one("#bar-overall", ProgressBar), 100, round(100 * fraction))  # whole percent: fewer repaints
         set_text(self.query_one("#count-overall", Static), "" if idle else self._eta)
         for stage, counts in tally.stages.items():
             row = self.query_one(f"#row-{stage}")
