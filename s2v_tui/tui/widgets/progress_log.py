@@ -18,6 +18,8 @@ from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.widgets import Input, RichLog, Select
 
+from s2v_tui.tui.widgets.fields import FieldInput
+
 Level = Literal["debug", "info", "warning", "error"]
 FilterMode = Literal["all", "shot", "errors"]
 MAX_ENTRIES = 2000
@@ -57,7 +59,7 @@ class ProgressLog(Vertical):
         with Horizontal(classes="toolbar"):
             yield Select([("all", "all"), ("this shot", "shot"), ("errors", "errors")], value="all",
                          allow_blank=False, compact=True, id="log-mode")
-            yield Input(placeholder="/ filter text", compact=True, id="log-filter")
+            yield FieldInput(placeholder="/ filter text", compact=True, id="log-filter")
         yield RichLog(id="log-lines", wrap=True, max_lines=MAX_ENTRIES, markup=False, min_width=20)
 
     def _matches(self, entry: LogEntry) -> bool:
