@@ -37,6 +37,11 @@ def save_values(path: Path, values: dict[tuple[str, str], Any]) -> None:
     Raises:
         ConfigError: a key that may not be written, or a file that is not valid TOML (left untouched).
     """
+    if str(path) == os.devnull or (path.exists() and not path.resolve().is_file()):
+        raise ConfigError(f"there is no config file to save to ({path})",
+                          hint="set S2V_CONFIG_FILE (or --config) to a config.toml file, or create ./config.toml")
+    # A config.toml that is a link (a dotfiles checkout) is updated where it really lives, and stays a link.
+    path = path.resolve() if path.is_symlink() else path
     refused = sorted(f"{s}.{k}" for s, k in values if (s, k) not in WRITABLE)
     if refused:
         raise ConfigError(f"the studio does not write {', '.join(refused)} to config.toml",

@@ -39,9 +39,12 @@ class Missing:
         return f"the {self.stage} backend {self.backend} needs {self.needs}, which is not set"
 
     def error(self) -> S2VError:
-        """As an error (AuthError for keys, ConfigError for endpoints), its hint being `fix`."""
+        """As an error (AuthError for keys, ConfigError for endpoints): the fix, and the backend that
+        does without it (worded for config and `--run`; the studio words it as a palette command)."""
         kind = AuthError if "KEY" in self.needs or "SECRET" in self.needs else ConfigError
-        return kind(self.message, hint=self.fix)
+        return kind(self.message, hint=f"{self.fix}; or use the {self.alternative} backend for {self.stage} "
+                                       f"(--backend {self.stage}={self.alternative}, or [backends] {self.stage} = "
+                                       f"\"{self.alternative}\")")
 
 
 def _set(secret: SecretStr | None) -> bool:

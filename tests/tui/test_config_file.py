@@ -53,3 +53,21 @@ def test_environment_variables_that_win_over_the_file_are_named(monkeypatch: pyt
     assert env_overrides("ollama", "url") == []
     monkeypatch.setenv("OLLAMA_URL", "http://elsewhere:11434")
     assert env_overrides("ollama", "url") == ["OLLAMA_URL"]
+
+
+def test_no_config_file_means_nothing_is_written_anywhere(tmp_path: Path) -> None:
+    import os
+
+    with pytest.raises(ConfigError, match="no config file"):
+        save_values(Path(os.devnull), {("ollama", "url"): "http://llm:11434"})
+    assert Path(os.devnull).is_char_device()
+
+
+def test_a_linked_config_is_updated_where_it_lives_and_stays_a_link(tmp_path: Path) -> None:
+    real = tmp_path / "dotfiles" / "s2v.toml"
+    real.parent.mkdir()
+    real.write_text(ORIGINAL, encoding="utf-8")
+    link = tmp_path / "config.toml"
+    link.symlink_to(real)
+    save_values(link, {("ollama", "url"): "http://llm:11434"})
+    assert link.is_symlink() and "http://llm:11434" in real.read_text(encoding="utf-8")
