@@ -46,25 +46,42 @@ def seed_for(project: Project, shot: Shot, stage: Stage) -> int:
     return int(hashlib.sha256(base.encode()).hexdigest()[:8], 16) % (2**31 - 1)
 
 
+_SENTENCE_END = ("。", "！", "？", "…", ".", "!", "?", "”", '"')
+
+
+def _join_phrases(parts: list[str], language: str) -> str:
+    """Phrases joined by a comma, or by a space when the previous one already ends a sentence (no `.,`)."""
+    sep, after_sentence = ("，", "") if language == "zh" else (", ", " ")
+    text = ""
+    for part in (p.strip().rstrip("，,、；;：:") for p in parts):
+        if part:
+            text += (after_sentence if text.endswith(_SENTENCE_END) else sep) + part if text else part
+    return text
+
+
+def _contains(text: str, phrase: str) -> bool:
+    return phrase.strip().lower() in text.lower()
+
+
 def image_prompt(project: Project, shot: Shot) -> str:
     """The text-to-image prompt: the shot's override, else style + detail (+ subject if missing)."""
     if shot.image_prompt and shot.image_prompt.strip():
         return shot.image_prompt.strip()
-    sep = "，" if project.language == "zh" else ", "
     parts = []
-    if project.style and project.style not in shot.detail:
+    if project.style and not _contains(shot.detail, project.style):
         parts.append(project.style)
     parts.append(shot.detail.strip() or shot.subject.strip() or shot.narration.strip())
-    if shot.subject and shot.subject not in shot.detail:
+    if shot.subject and not _contains(shot.detail, shot.subject):
         parts.append(shot.subject)
-    return sep.join(p for p in parts if p)
+    return _join_phrases(parts, project.language)
 
 
 def motion_prompt(project: Project, shot: Shot) -> str:
     """The image-to-video prompt: the visual description plus the camera move."""
+    visual = (shot.detail.strip() or shot.subject).rstrip("。.，,；;：: ")
     if project.language == "zh":
-        return f"{shot.detail.strip() or shot.subject}。镜头运动：{shot.camera.value}。"
-    return f"{shot.detail.strip() or shot.subject}. Camera: {shot.camera.english}."
+        return f"{visual}。镜头运动：{shot.camera.value}。"
+    return f"{visual}. Camera: {shot.camera.english}."
 
 
 def shot_seconds(shot: Shot, voice_seconds: float, render: RenderSettings) -> float:
