@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from collections.abc import Callable
 
 ZH_WHOLE_CLAUSE = 16
 """A Chinese clause up to this many characters is the subject as it is."""
@@ -81,17 +82,13 @@ def _zh_ends_well(flag: str) -> bool:
     return not flag.startswith(_ZH_FUNCTION)
 
 
-def zh_phrase(clause: str, *, whole: int = ZH_WHOLE_CLAUSE, cut: int = ZH_CUT) -> str:
-    """The clause itself when short enough, else its longest word-boundary prefix within `cut`
-    characters that ends on a noun-like word (else on any content word; else the first word)."""
-    clause = clause.strip()
-    if len(clause) <= whole:
-        return clause
-    words = zh_words(clause)
+def _zh_prefix(words: list[tuple[str, str]], fits: Callable[[str], bool]) -> str:
+    """The longest word-boundary prefix that `fits` and ends on a noun-like word (else on any content
+    word; else the longest that fits; else the first word)."""
     prefixes: list[tuple[str, str]] = []  # (prefix, flag of its last word)
     text = ""
     for word, flag in words:
-        if len(text + word) > cut:
+        if not fits(text + word):
             break
         text += word
         prefixes.append((text, flag))
@@ -100,6 +97,14 @@ def zh_phrase(clause: str, *, whole: int = ZH_WHOLE_CLAUSE, cut: int = ZH_CUT) -
             if accept(flag) and len(prefix) >= 2:
                 return prefix
     return prefixes[-1][0] if prefixes else words[0][0]
+
+
+def zh_phrase(clause: str, *, whole: int = ZH_WHOLE_CLAUSE, cut: int = ZH_CUT) -> str:
+    """The clause itself when short enough, else its best word-boundary prefix within `cut` characters."""
+    clause = clause.strip()
+    if len(clause) <= whole:
+        return clause
+    return _zh_prefix(zh_words(clause), lambda text: len(text) <= cut)
 
 
 def _bare(word: str) -> str:
@@ -155,18 +160,16 @@ def en_names(text: str) -> list[str]:
     return names
 
 
-def fit_words(text: str, fits) -> str:  # type: ignore[no-untyped-def]
-    """The longest prefix of whole words (jieba words for Chinese) for which `fits(prefix + "…")`, plus "…";
-    the text itself when it fits."""
+def fit_words(text: str, fits: Callable[[str], bool]) -> str:
+    """`text` when it `fits`, else its best whole-word prefix (jieba words for Chinese; never ending on a
+    particle or a preposition) that fits with "…" after it, plus the "…"."""
     if fits(text):
         return text
-    pieces = [w for w, _ in zh_words(text)] if has_cjk(text) else re.findall(r"\S+\s*", text)
-    kept = ""
-    for piece in pieces:
-        if not fits((kept + piece).rstrip() + "…"):
+    if has_cjk(text):
+        return _zh_prefix(zh_words(text), lambda t: fits(t.rstrip(" ，,、；;：:") + "…")).rstrip(" ，,、；;：:") + "…"
+    kept: list[str] = []
+    for word in text.split():
+        if not fits(" ".join([*kept, word]) + "…"):
             break
-        kept += piece
-    kept = kept.rstrip(" ，,、；;：:")
-    if not has_cjk(text):
-        kept = " ".join(en_trim(kept.split()))
-    return (kept or text[:1]) + "…"
+        kept.append(word)
+    return " ".join(en_trim(kept) or text.split()[:1]).rstrip(",;:") + "…"
