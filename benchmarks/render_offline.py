@@ -42,21 +42,35 @@ WIDTH, HEIGHT, FPS = 720, 1280, 30
 X264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"]
 
 
-async def render(folder: ProjectFolder, project: Project) -> tuple[float, RunFinished]:
+def cpu_seconds(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def render(folder: ProjectFolder, project: Project) -> tuple[float, RunFinished, float]:
+    """(wall seconds, summary, CPU seconds of this process and its ffmpeg children)."""
     engine = Engine(folder, load_settings())
+    cpu = cpu_seconds(resource.RUSAGE_SELF) + cpu_seconds(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     last = None
     async for event in engine.run(project):
         last = event
     await engine.aclose()
     assert isinstance(last, RunFinished) and last.status == "done", last
-    return time.perf_counter() - started, last
+    cpu = cpu_seconds(resource.RUSAGE_SELF) + cpu_seconds(resource.RUSAGE_CHILDREN) - cpu
+    return time.perf_counter() - started, last, cpu
 
 
 def timed(argv: list[str]) -> float:
+    return timed_cpu(argv)[0]
+
+
+def timed_cpu(argv: list[str]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one ffmpeg run."""
+    cpu = cpu_seconds(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(argv, check=True)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, cpu_seconds(resource.RUSAGE_CHILDREN) - cpu
 
 
 def still_floor(frames: int, still: Path, workdir: Path) -> float:
@@ -66,11 +80,12 @@ def still_floor(frames: int, still: Path, workdir: Path) -> float:
                   "setpts=N", "-r", str(FPS), "-frames:v", str(frames), *X264, str(workdir / "still.mp4")])
 
 
-def film_floor(film: Path, workdir: Path) -> tuple[float, float]:
-    """(x264's encode of the film's own frames, the decode time subtracted from it)."""
-    decode = timed([ffmpeg_exe(), "-v", "error", "-i", str(film), "-an", "-f", "null", "-"])
-    both = timed([ffmpeg_exe(), "-v", "error", "-y", "-i", str(film), "-an", *X264, str(workdir / "film.mp4")])
-    return both - decode, decode
+def film_floor(film: Path, workdir: Path) -> tuple[float, float, float]:
+    """(x264's encode of the film's own frames, the decode time subtracted from it, the encode's CPU time)."""
+    decode, decode_cpu = timed_cpu([ffmpeg_exe(), "-v", "error", "-i", str(film), "-an", "-f", "null", "-"])
+    both, both_cpu = timed_cpu([ffmpeg_exe(), "-v", "error", "-y", "-i", str(film), "-an", *X264,
+                                str(workdir / "film.mp4")])
+    return both - decode, decode, both_cpu - decode_cpu
 
 
 def moviepy_reference(project: Project, folder: ProjectFolder, workdir: Path) -> float:
@@ -94,6 +109,9 @@ def moviepy_reference(project: Project, folder: ProjectFolder, workdir: Path) ->
 @dataclass
 class Repetition:
     full: float = 0.0
+    full_cpu: float = 0.0
+    """CPU seconds (s2v and its children): steadier than wall time on a shared machine."""
+    film_cpu: float = 0.0
     edit: float = 0.0
     narration: float = 0.0
     still: list[float] = field(default_factory=list)
@@ -117,22 +135,22 @@ def repetition(script: str, workdir: Path, with_moviepy: bool) -> Repetition:
     folder = ProjectFolder(workdir / "project").lock()
     project = Project(id="bench", title="bench", script=script, language=detect_language(script),
                       format=VideoFormat(width=WIDTH, height=HEIGHT, fps=FPS))
-    rep.full, summary = asyncio.run(render(folder, project))
+    rep.full, summary, rep.full_cpu = asyncio.run(render(folder, project))
     rep.frames = sum(int(s.stages["segment"].asset.meta["frames"]) for s in project.shots)  # type: ignore[union-attr,index]
     rep.shots, rep.seconds = len(project.shots), summary.duration or 0.0
-    rep.film, rep.decode = film_floor(Path(summary.final_path or ""), workdir)
+    rep.film, rep.decode, rep.film_cpu = film_floor(Path(summary.final_path or ""), workdir)
     still = folder.resolve(project.shots[0].stages["keyframe"].asset.path)  # type: ignore[union-attr,index]
     rep.still.append(still_floor(rep.frames, still, workdir))
     rep.child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     if with_moviepy:
         rep.moviepy = moviepy_reference(project, folder, workdir)
     project.shots[len(project.shots) // 2].detail += " A red kite flies over the scene."
-    rep.edit, edit_summary = asyncio.run(render(folder, project))
+    rep.edit, edit_summary, _ = asyncio.run(render(folder, project))
     rep.rebuilt = str(edit_summary.built)
     rep.still.append(still_floor(rep.frames, still, workdir))
     shot = project.shots[len(project.shots) // 2 + 1]
     shot.narration = shot.narration.rstrip(".") + ", and the wind dropped."
-    rep.narration, _ = asyncio.run(render(folder, project))
+    rep.narration, _, _ = asyncio.run(render(folder, project))
     rep.still.append(still_floor(rep.frames, still, workdir))
     folder.unlock()
     return rep
@@ -166,6 +184,8 @@ def main() -> None:
     print(f"story: {args.story} — {first.shots} shots, {first.frames} frames, {first.seconds:.1f} s of video; "
           f"{len(reps)} run(s), ranges over runs")
     print(f"ratio full / film floor        {spread([r.full / r.film for r in reps])}   target ≤ 1.3")
+    print(f"CPU seconds full / film floor  {spread([r.full_cpu / r.film_cpu for r in reps])}   "
+          f"(s2v process + children ÷ x264's encode; e.g. {first.full_cpu:.1f} ÷ {first.film_cpu:.1f})")
     print(f"ratio full / still floor       {spread([r.full / r.still_median for r in reps])}   (reference)")
     print(f"ratio film floor / still floor {spread([r.film / r.still_median for r in reps])}   "
           "(what moving pictures cost x264 over a still)")

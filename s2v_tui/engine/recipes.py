@@ -21,7 +21,8 @@ from s2v_tui.domain.project import Project
 from s2v_tui.domain.shot import Asset, Shot, Stage
 from s2v_tui.media.segment import EncodeSettings
 
-RECIPE = {"keyframe": 1, "voice": 1, "clip": 1, "segment": 1, "audio": 1, "final": 1}
+RECIPE = {"keyframe": 1, "voice": 1, "clip": 1, "segment": 2, "audio": 1, "final": 1}
+"""segment 2: offline subtitles drawn once per cue into the frames (no libass), x264 one thread per segment."""
 
 NEGATIVE_PROMPT = "blurry, low quality, distorted, watermark, text artifacts"
 

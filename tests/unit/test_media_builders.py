@@ -91,7 +91,7 @@ def test_every_move_stays_inside_the_picture_and_moves_smoothly(tmp_path: Path, 
     Image.new("RGB", (400, 720), "blue").save(tmp_path / "k.png")
     renderer = MotionRenderer(tmp_path / "k.png", plan_motion(move, 3.0), (160, 288), 30)
     boxes = [renderer.box(i) for i in range(renderer.frame_count)]
-    width, height = renderer.source.size
+    width, height = renderer.source_size
     assert all(x0 >= 0 and y0 >= 0 and x1 <= width + 1e-6 and y1 <= height + 1e-6 for x0, y0, x1, y1 in boxes)
     steps = [abs(b[0] - a[0]) + abs(b[1] - a[1]) for a, b in zip(boxes, boxes[1:], strict=False)]
     assert max(steps) < 3.0  # no jumps between frames
@@ -122,7 +122,7 @@ def test_the_keyframe_caption_is_never_cut_off_by_a_camera_move(tmp_path: Path, 
     caption = draw_caption(keyframe, 7, "海边的小镇上住着一位做灯笼的老人，他每天傍晚都会挂起灯笼")
     keyframe.save(tmp_path / "k.png")
     renderer = MotionRenderer(tmp_path / "k.png", plan_motion(move, 3.0, flip=flip), (180, 320), 10)
-    scale = renderer.source.width / keyframe.width  # the renderer may prescale the keyframe
+    scale = renderer.source_size[0] / keyframe.width  # the renderer may prescale the keyframe
     left, top, right, bottom = (v * scale for v in caption)
     for index in range(renderer.frame_count):
         x0, y0, x1, y1 = renderer.box(index)

@@ -10,6 +10,7 @@ of the band every camera move keeps in frame, away from the subtitles at the bot
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 from dataclasses import dataclass
 
@@ -58,13 +59,20 @@ def _gradient(size: tuple[int, int], top: RGB, bottom: RGB) -> Image.Image:
 
 
 def _glow(canvas: Image.Image, centre: tuple[float, float], radius: float, colour: RGB, strength: float = 0.8) -> None:
-    """Additive soft light, blurred at quarter resolution (cheap)."""
+    """Additive soft light, blurred at quarter resolution over only the box it reaches (cheap)."""
     w, h = canvas.size
-    small = Image.new("L", (max(1, w // 4), max(1, h // 4)), 0)
-    ImageDraw.Draw(small).ellipse([(centre[0] - radius) / 4, (centre[1] - radius) / 4,
-                                   (centre[0] + radius) / 4, (centre[1] + radius) / 4], fill=int(255 * strength))
-    mask = small.filter(ImageFilter.GaussianBlur(radius / 6)).resize((w, h), Image.Resampling.BILINEAR)
-    canvas.paste(Image.new("RGB", (w, h), colour), (0, 0), mask)
+    reach = radius * 3.2  # the disc plus its blurred edge: 3 sigma, sigma = radius / 6 quarter pixels
+    left, top = max(0, int(centre[0] - reach)), max(0, int(centre[1] - reach))
+    right, bottom = min(w, math.ceil(centre[0] + reach)), min(h, math.ceil(centre[1] + reach))
+    if right - left < 4 or bottom - top < 4:
+        return
+    small = Image.new("L", ((right - left) // 4, (bottom - top) // 4), 0)
+    x, y = (centre[0] - left) / 4, (centre[1] - top) / 4
+    ImageDraw.Draw(small).ellipse([x - radius / 4, y - radius / 4, x + radius / 4, y + radius / 4],
+                                  fill=int(255 * strength))
+    mask = small.filter(ImageFilter.GaussianBlur(radius / 6)).resize((right - left, bottom - top),
+                                                                      Image.Resampling.BILINEAR)
+    canvas.paste(colour, (left, top, right, bottom), mask)
 
 
 def _minus(span: tuple[float, float], cut: tuple[float, float]) -> list[tuple[float, float]]:
@@ -332,14 +340,18 @@ def draw_caption(image: Image.Image, number: int, caption: str) -> Box:
     """Shot number and subject on a translucent label (see `caption_layout`); returns its box."""
     layout = caption_layout(image.size, number, caption)
     big, small = _caption_fonts(layout.label_h)
-    left, top = layout.box[0], layout.box[1]
-    overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    # Only the label's own rectangle is composited (not the whole picture).
+    area = (max(0, math.floor(layout.box[0]) - 2), max(0, math.floor(layout.box[1]) - 2),
+            min(image.width, math.ceil(layout.box[2]) + 2), min(image.height, math.ceil(layout.box[3]) + 2))
+    left, top = layout.box[0] - area[0], layout.box[1] - area[1]
+    overlay = Image.new("RGBA", (area[2] - area[0], area[3] - area[1]), (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
-    draw.rounded_rectangle(layout.box, radius=layout.label_h * 0.2, fill=(0, 0, 0, 120))
+    draw.rounded_rectangle((left, top, left + layout.box[2] - layout.box[0], top + layout.box[3] - layout.box[1]),
+                           radius=layout.label_h * 0.2, fill=(0, 0, 0, 120))
     draw.text((left + layout.pad, top + layout.label_h * 0.12), layout.number, font=big, fill=(255, 255, 255, 240))
     draw.text((left + 2 * layout.pad + layout.number_w, top + layout.label_h * 0.28), layout.text, font=small,
               fill=(255, 255, 255, 235))
-    image.paste(Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB"))
+    image.paste(Image.alpha_composite(image.crop(area).convert("RGBA"), overlay).convert("RGB"), area[:2])
     return layout.box
 
 
