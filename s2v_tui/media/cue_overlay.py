@@ -36,12 +36,28 @@ class PlaneOverlay:
     keep: np.ndarray
     """uint16: 255 - alpha."""
     add: np.ndarray
-    """uint16: value * alpha + 127 (the rounding term)."""
+    """uint16: value * alpha + 128 (the rounding term, plus one for the shift below)."""
+
+    @classmethod
+    def of(cls, value: np.ndarray, alpha: np.ndarray, x: int, y: int) -> PlaneOverlay:
+        """From float value (premultiplied, 0–255) and alpha (0–1), cropped to where alpha is not zero."""
+        a8 = np.rint(alpha * 255).astype(np.uint16)
+        rows, cols = np.nonzero(a8)
+        if not rows.size:
+            return cls(x, y, np.zeros((0, 0), np.uint16), np.zeros((0, 0), np.uint16))
+        top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+        a8 = a8[top:bottom, left:right]
+        add = np.rint(np.asarray(value)[top:bottom, left:right] * 255).astype(np.uint16) + 128
+        return cls(x + int(left), y + int(top), 255 - a8, add)
 
     def blend(self, plane: np.ndarray) -> None:
         rows, cols = self.keep.shape
         region = plane[self.y:self.y + rows, self.x:self.x + cols]
-        region[...] = (region * self.keep + self.add) // 255  # ≤ 255·255 + 127: fits uint16
+        mixed = region * self.keep  # ≤ 255·255: uint16
+        mixed += self.add
+        mixed += mixed >> 8
+        mixed >>= 8  # ((t + 128) + ((t + 128) >> 8)) >> 8 is exactly round(t / 255), with shifts only
+        region[...] = mixed
 
 
 @dataclass(frozen=True)
@@ -97,10 +113,8 @@ def cue_overlay(cue: Cue, *, width: int, height: int, fps: int, layout: Subtitle
     rows = min(rows, height - top)
     alpha, value = alpha[:rows], value[:rows]
     half_alpha = cv2.resize(alpha, (width // 2, rows // 2), interpolation=cv2.INTER_AREA)
-    a8 = np.rint(alpha * 255).astype(np.uint16)
-    luma = PlaneOverlay(0, top, 255 - a8, (np.rint(value * 255).astype(np.uint16) + 127))
-    c8 = np.rint(half_alpha * 255).astype(np.uint16)
-    chroma = PlaneOverlay(0, top // 2, 255 - c8, c8 * NEUTRAL_C + 127)
+    luma = PlaneOverlay.of(value, alpha, 0, top)
+    chroma = PlaneOverlay.of(half_alpha * NEUTRAL_C, half_alpha, 0, top // 2)
     first = max(0, math.ceil(cue.start * fps - 1e-9))
     end = max(first, math.ceil(cue.end * fps - 1e-9))
     return CueOverlay(first, end, (luma, chroma, chroma))

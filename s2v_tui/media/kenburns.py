@@ -130,31 +130,35 @@ class MotionRenderer:
         self.frame_count = frames if frames is not None else max(1, round(plan.duration * fps))
         zooms = [framing_at(plan, i / 16)[0] for i in range(17)]
         with Image.open(keyframe) as opened:
-            source = opened.convert("RGB")
+            rgb = np.asarray(opened.convert("RGB"))
         out_w, out_h = size
         # Prescale once so the crop maps onto the output at about 1:1 in the middle of the zoom range:
         # the warp then never minifies by more than ~10% (no aliasing) nor magnifies by more (no blur).
         mid_zoom = (min(zooms) * max(zooms)) ** 0.5
-        fit = max(out_w * mid_zoom / source.width, out_h * mid_zoom / source.height)
+        height, width = rgb.shape[:2]
+        fit = max(out_w * mid_zoom / width, out_h * mid_zoom / height)
         if abs(fit - 1) <= 0.02:
             fit = 1.0
         # Even dimensions, so the source splits into 4:2:0 planes like the output.
-        prescaled = (_even(max(out_w, source.width * fit)), _even(max(out_h, source.height * fit)))
-        if prescaled != source.size:
-            source = source.resize(prescaled, Image.Resampling.LANCZOS)
-        self.source_size = source.size
+        prescaled = (_even(max(out_w, width * fit)), _even(max(out_h, height * fit)))
+        if prescaled != (width, height):
+            # Area averaging when shrinking (no aliasing, no ringing; ~10x faster than Pillow's LANCZOS),
+            # bicubic when a small provider keyframe has to grow.
+            shrinking = prescaled[0] < width
+            rgb = cv2.resize(rgb, prescaled, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
+        width, height = self.source_size = prescaled
         # The source converted to YUV once: frames are then warped plane by plane (1.5 bytes per pixel
         # instead of 3, and no per-frame colour conversion).
-        yuv = cv2.cvtColor(np.asarray(source), cv2.COLOR_RGB2YUV_I420).reshape(-1)
-        luma = source.width * source.height
-        self._planes = (yuv[:luma].reshape(source.height, source.width),
-                        yuv[luma:luma * 5 // 4].reshape(source.height // 2, source.width // 2),
-                        yuv[luma * 5 // 4:].reshape(source.height // 2, source.width // 2))
+        yuv = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420).reshape(-1)
+        luma = width * height
+        self._planes = (yuv[:luma].reshape(height, width),
+                        yuv[luma:luma * 5 // 4].reshape(height // 2, width // 2),
+                        yuv[luma * 5 // 4:].reshape(height // 2, width // 2))
         aspect = out_w / out_h
-        base_h: float = source.height
+        base_h: float = height
         base_w = base_h * aspect
-        if base_w > source.width:
-            base_w = source.width
+        if base_w > width:
+            base_w = width
             base_h = base_w / aspect
         self._base = (base_w, base_h)
 
