@@ -252,7 +252,7 @@ class StageRunner:
                              gain=gain_db(self.render.loudness_lufs, lufs))
             await encode_segment(job, workdir=ctx.workdir, on_progress=ctx.progress)
             media = await asyncio.to_thread(probe, out_mp4)  # our own encode: probing is enough
-            if not media.video or not media.audio or media.video[0].frames not in (0, frames):
+            if not media.video or media.video[0].frames not in (0, frames):
                 raise MediaError(f"segment encode produced {media.video[0].frames if media.video else 0} frames, "
                                  f"expected {frames}")
             rel = self.folder.asset_relpath(shot.id, "segment", input_hash, ".mp4")

@@ -1,10 +1,10 @@
 """One shot's segment: picture fitted to the project format, narration, burned subtitles — one encode.
 
-Every segment of a project is encoded with the same `EncodeSettings` (codec, preset, size, fps,
-timescale, audio format) and has an exact frame count, so the final join is a stream copy. Besides
-the MP4, the same filter graph writes the segment's audio as PCM WAV of exactly the same length: the
-final mix concatenates those, which keeps sync sample-exact (joined AAC tracks drift by their priming
-samples, offline-stack.md §6).
+Every segment of a project is encoded with the same `EncodeSettings` (codec, preset, threads, size,
+fps, timescale) and has an exact frame count, so the final join is a stream copy. The MP4 holds the
+picture only; the same ffmpeg run writes the segment's audio as PCM WAV of exactly the same length:
+the final mix concatenates those, which keeps sync sample-exact (joined AAC tracks drift by their
+priming samples, offline-stack.md §6).
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ class EncodeSettings:
     spends the least CPU (measured 6–9% less than x264's automatic count) and, being fixed, makes the
     same bytes on every machine."""
     sample_rate: int = 44100
-    audio_bitrate: str = "128k"
 
     def fingerprint(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,17 +103,17 @@ def build_segment_argv(job: SegmentJob) -> list[str]:
     audio = apply_gain(audio.filter("aresample", enc.sample_rate), job.gain)
     audio = (audio.filter("aformat", sample_fmts="s16", channel_layouts="mono")
              .filter("apad", whole_len=samples).filter("atrim", end_sample=samples))
-    split = audio.asplit()
+    # The MP4 carries the picture only: the film's sound track is mixed from the WAVs (an AAC track per
+    # segment cost ~4% of the render and was never heard).
     mp4 = ffmpeg_graph.output(
-        video, split[0], str(job.out_mp4), f="mp4",
+        video, str(job.out_mp4), f="mp4",
         vcodec="libx264", preset=enc.preset, crf=enc.crf, threads=enc.threads, pix_fmt="yuv420p", r=enc.fps,
         # Every segment is BT.601-matrix limited-range YUV (what the motion renderer and the clip
         # scaler produce); tagging it lets players convert back to the colours we painted.
         colorspace="smpte170m", color_primaries="bt709", color_trc="bt709", color_range="tv",
-        video_track_timescale=enc.fps * 512, acodec="aac", aac_coder="fast", ar=enc.sample_rate, ac=1,
-        movflags="+faststart", **{"b:a": enc.audio_bitrate},
+        video_track_timescale=enc.fps * 512, movflags="+faststart",
     )
-    wav = ffmpeg_graph.output(split[1], str(job.out_wav), f="wav", acodec="pcm_s16le")
+    wav = ffmpeg_graph.output(audio, str(job.out_wav), f="wav", acodec="pcm_s16le")
     # One filter thread too: the graph is light (no scaling for motion sources) and slice threads would
     # only compete with the other segment's encode.
     return compile_graph(ffmpeg_graph.merge_outputs(mp4, wav), extra_global=["-filter_complex_threads", "1"])

@@ -44,6 +44,15 @@ def test_motion_segment_reads_raw_frames_from_stdin_and_silence_when_no_voice(tm
     assert "anullsrc=r=44100:cl=mono" in argv and "ass=" not in _filtergraph(argv)
 
 
+def test_a_segment_encodes_its_picture_with_one_x264_thread_and_writes_its_sound_as_pcm_only() -> None:
+    argv = build_segment_argv(SegmentJob(SegmentSource(clip=Path("clip.mp4"), clip_duration=2.0), voice_wav=Path("v.wav"),
+                              subtitles_ass=None, fonts_dir=Path("f"), frames=30, enc=ENC, out_mp4=Path("seg.mp4"),
+                              out_wav=Path("seg.wav")))
+    assert "aac" not in argv  # the film's sound track is mixed from the WAVs; an AAC copy per segment was waste
+    assert argv[argv.index("-threads") + 1] == "1" and argv.index("-threads") < argv.index("seg.mp4")
+    assert argv[argv.index("-acodec") + 1] == "pcm_s16le"
+
+
 def test_identical_settings_give_identical_encoder_arguments() -> None:
     one = build_segment_argv(SegmentJob(SegmentSource(clip=Path("a.mp4"), clip_duration=9), voice_wav=Path("a.wav"),
                              subtitles_ass=None, fonts_dir=Path("f"), frames=50, enc=ENC, out_mp4=Path("a.mp4"),
