@@ -6,7 +6,8 @@ import functools
 
 import pytest
 
-from s2v_tui.backends.offline.painter import LIGHT_MARGIN, Painter, caption_layout, paint_keyframe
+from s2v_tui.backends.offline.caption import caption_layout
+from s2v_tui.backends.offline.painter import LIGHT_MARGIN, Painter, paint_keyframe
 from s2v_tui.backends.offline.scene import SCENERY
 
 SCENES = {**{tag: words[0] for tag, words in SCENERY.items()}, "day": "平常的一天", "night-city-snow": "夜 街 雪",

@@ -125,7 +125,7 @@ def test_moves_actually_move_except_locked_off() -> None:
 @pytest.mark.parametrize("move", list(CameraMove))
 def test_the_keyframe_caption_is_never_cut_off_by_a_camera_move(tmp_path: Path, move: CameraMove,
                                                                 flip: bool) -> None:
-    from s2v_tui.backends.offline.painter import draw_caption
+    from s2v_tui.backends.offline.caption import draw_caption
 
     keyframe = Image.new("RGB", (450, 800), "navy")
     caption = draw_caption(keyframe, 7, "海边的小镇上住着一位做灯笼的老人，他每天傍晚都会挂起灯笼")
