@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
 from typing import Any
 
 from s2v_tui.backends.base import BackendInfo
 from s2v_tui.config import RenderSettings
 from s2v_tui.domain.project import Project
 from s2v_tui.domain.shot import Asset, Shot, Stage
-from s2v_tui.media.segment import EncodeSettings
+from s2v_tui.media.segment import EncodeSettings, x264_threads
 
 RECIPE = {"keyframe": 1, "voice": 1, "clip": 1, "segment": 2, "audio": 1, "final": 1}
-"""segment 2: offline subtitles drawn once per cue into the frames (no libass), x264 one thread per segment."""
+"""segment 2: offline subtitles drawn once per cue into the frames (no libass), the cores shared out as x264 threads."""
 
 NEGATIVE_PROMPT = "blurry, low quality, distorted, watermark, text artifacts"
 
@@ -92,7 +91,8 @@ def shot_seconds(shot: Shot, voice_seconds: float, render: RenderSettings) -> fl
 
 def encode_settings(project: Project, render: RenderSettings) -> EncodeSettings:
     return EncodeSettings(width=project.format.width, height=project.format.height, fps=project.format.fps,
-                          preset=render.preset, crf=render.crf, sample_rate=render.sample_rate)
+                          preset=render.preset, crf=render.crf, threads=x264_threads(render.workers),
+                          sample_rate=render.sample_rate)
 
 
 def keyframe_hash(project: Project, shot: Shot, info: BackendInfo) -> str:
@@ -126,7 +126,7 @@ def segment_hash(project: Project, shot: Shot, keyframe: Asset, clip: Asset, voi
     return digest({
         "stage": "segment", "recipe": RECIPE["segment"], "keyframe": keyframe.sha256, "clip": clip.sha256,
         "voice": voice.sha256, "text": shot.narration, "subtitles": project.subtitles.model_dump(),
-        "frames": frames, "encode": asdict(enc), "font": font, "loudness": loudness,
+        "frames": frames, "encode": enc.fingerprint(), "font": font, "loudness": loudness,
     })
 
 

@@ -9,6 +9,7 @@ priming samples, offline-stack.md §6).
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -31,19 +32,33 @@ class EncodeSettings:
     preset: str = "veryfast"
     crf: int = 23
     threads: int = 1
-    """x264 threads per segment. Segments encode side by side (one per core), so one thread each
-    spends the least CPU (measured 6–9% less than x264's automatic count) and, being fixed, makes the
-    same bytes on every machine."""
+    """x264 threads per segment (see `x264_threads`): fixed, so a machine makes the same bytes every time."""
     sample_rate: int = 44100
 
     def fingerprint(self) -> dict[str, Any]:
-        return asdict(self)
+        """What the cache keys on: everything but the thread count, which only decides how a machine
+        shares the work (a project moved to a machine with more cores is not re-encoded)."""
+        settings = asdict(self)
+        del settings["threads"]
+        return settings
 
     def frames_for(self, seconds: float) -> int:
         return max(1, round(seconds * self.fps))
 
     def samples_for_frames(self, frames: int) -> int:
         return round(frames * self.sample_rate / self.fps)
+
+
+def x264_threads(workers: int) -> int:
+    """x264 threads per segment when `workers` segments encode side by side: the cores shared out.
+
+    With one segment per core, one thread each spends the least CPU (measured 6–9% less than x264's
+    automatic count, which also runs 3+ threads per encode and oversubscribes the cores)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores // max(1, workers))
 
 
 @dataclass(frozen=True)

@@ -136,3 +136,17 @@ def test_the_keyframe_caption_is_never_cut_off_by_a_camera_move(tmp_path: Path, 
     for index in range(renderer.frame_count):
         x0, y0, x1, y1 = renderer.box(index)
         assert x0 <= left and right <= x1 and y0 <= top and bottom <= y1, f"frame {index} cuts the caption"
+
+
+def test_x264_threads_share_the_cores_between_side_by_side_segments(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from s2v_tui.media.segment import x264_threads
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(2)))
+    assert x264_threads(2) == 1 and x264_threads(1) == 2
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(8)))
+    assert x264_threads(2) == 4 and x264_threads(16) == 1
+    # The cache does not key on it: a project moved to a bigger machine is not re-encoded.
+    assert EncodeSettings(width=8, height=8, fps=1, threads=1).fingerprint() == \
+        EncodeSettings(width=8, height=8, fps=1, threads=4).fingerprint()
