@@ -88,7 +88,7 @@ def film_floor(film: Path, workdir: Path) -> tuple[float, float, float]:
     return both - decode, decode, both_cpu - decode_cpu
 
 
-def moviepy_reference(project: Project, folder: ProjectFolder, workdir: Path) -> float:
+def moviepy_reference(project: Project, folder: ProjectFolder, workdir: Path) -> tuple[float, float]:
     """MoviePy on s2v's keyframes, narration (the segments' PCM tracks, joined untimed) and durations."""
     segments = [s.stages["segment"].asset for s in project.shots]
     wavs = workdir / "wavs.txt"
@@ -101,9 +101,11 @@ def moviepy_reference(project: Project, folder: ProjectFolder, workdir: Path) ->
            "out": str(workdir / "moviepy.mp4"), "width": WIDTH, "height": HEIGHT, "fps": FPS}
     (workdir / "moviepy.json").write_text(json.dumps(job), encoding="utf-8")
     script = Path(__file__).with_name("moviepy_reference.py")
+    cpu = cpu_seconds(resource.RUSAGE_CHILDREN)
     done = subprocess.run([sys.executable, str(script), str(workdir / "moviepy.json")], check=True,
                           capture_output=True, text=True)
-    return float(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
+    cpu = cpu_seconds(resource.RUSAGE_CHILDREN) - cpu  # MoviePy's process and the ffmpeg it writes through
+    return float(json.loads(done.stdout.strip().splitlines()[-1])["seconds"]), cpu
 
 
 @dataclass
@@ -118,6 +120,7 @@ class Repetition:
     film: float = 0.0
     decode: float = 0.0
     moviepy: float | None = None
+    moviepy_cpu: float = 0.0
     frames: int = 0
     shots: int = 0
     seconds: float = 0.0
@@ -143,7 +146,7 @@ def repetition(script: str, workdir: Path, with_moviepy: bool) -> Repetition:
     rep.still.append(still_floor(rep.frames, still, workdir))
     rep.child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     if with_moviepy:
-        rep.moviepy = moviepy_reference(project, folder, workdir)
+        rep.moviepy, rep.moviepy_cpu = moviepy_reference(project, folder, workdir)
     project.shots[len(project.shots) // 2].detail += " A red kite flies over the scene."
     rep.edit, edit_summary, _ = asyncio.run(render(folder, project))
     rep.rebuilt = str(edit_summary.built)
@@ -173,10 +176,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             rep = repetition(script, Path(tmp), not args.no_moviepy)
         reps.append(rep)
-        print(f"run {index + 1}: full {rep.full:.2f} s · film floor {rep.film:.2f} s (encode+decode "
+        print(f"run {index + 1}: full {rep.full:.2f} s ({rep.full_cpu:.1f} CPU-s) · film floor {rep.film:.2f} s (encode+decode "
               f"{rep.film + rep.decode:.2f} − decode {rep.decode:.2f}) · still floor {rep.still_median:.2f} s "
               f"({', '.join(f'{s:.2f}' for s in rep.still)})"
-              + (f" · MoviePy {rep.moviepy:.1f} s" if rep.moviepy else "")
+              + (f" · MoviePy {rep.moviepy:.1f} s ({rep.moviepy_cpu:.0f} CPU-s)" if rep.moviepy else "")
               + f" · re-render {rep.edit:.2f} s (rebuilt {rep.rebuilt}) · narration re-render {rep.narration:.2f} s",
               flush=True)
     self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -192,6 +195,8 @@ def main() -> None:
     if all(r.moviepy for r in reps):
         print(f"speed-up over MoviePy          {spread([r.moviepy / r.full for r in reps], '{:.1f}')}×   "  # type: ignore[operator]
               "target ≥ 15  (MoviePy burns no subtitles)")
+        print(f"  in CPU seconds               {spread([r.moviepy_cpu / r.full_cpu for r in reps], '{:.1f}')}×   "
+              f"(e.g. {first.moviepy_cpu:.0f} ÷ {first.full_cpu:.1f})")
     print(f"ratio re-render / full         {spread([r.edit / r.full for r in reps], '{:.3f}')}   target ≤ 0.15"
           f"   (after a narration edit: {spread([r.narration / r.full for r in reps], '{:.3f}')})")
     print(f"peak RSS: s2v process {self_rss:.0f} MB, largest ffmpeg {first.child_rss:.0f} MB   target ≤ 400 MB")
