@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
 from typing import Any
 
 from s2v_tui.backends.base import BackendInfo
 from s2v_tui.config import RenderSettings
 from s2v_tui.domain.project import Project
 from s2v_tui.domain.shot import Asset, Shot, Stage
-from s2v_tui.media.segment import EncodeSettings
+from s2v_tui.media.segment import EncodeSettings, x264_threads
 
-RECIPE = {"keyframe": 1, "voice": 1, "clip": 1, "segment": 1, "audio": 1, "final": 1}
+RECIPE = {"keyframe": 1, "voice": 1, "clip": 1, "segment": 2, "audio": 1, "final": 1}
+"""segment 2: offline subtitles drawn once per cue into the frames (no libass), the cores shared out as x264 threads."""
 
 NEGATIVE_PROMPT = "blurry, low quality, distorted, watermark, text artifacts"
 
@@ -46,25 +46,42 @@ def seed_for(project: Project, shot: Shot, stage: Stage) -> int:
     return int(hashlib.sha256(base.encode()).hexdigest()[:8], 16) % (2**31 - 1)
 
 
+_SENTENCE_END = ("。", "！", "？", "…", ".", "!", "?", "”", '"')
+
+
+def _join_phrases(parts: list[str], language: str) -> str:
+    """Phrases joined by a comma, or by a space when the previous one already ends a sentence (no `.,`)."""
+    sep, after_sentence = ("，", "") if language == "zh" else (", ", " ")
+    text = ""
+    for part in (p.strip().rstrip("，,、；;：:") for p in parts):
+        if part:
+            text += (after_sentence if text.endswith(_SENTENCE_END) else sep) + part if text else part
+    return text
+
+
+def _contains(text: str, phrase: str) -> bool:
+    return phrase.strip().lower() in text.lower()
+
+
 def image_prompt(project: Project, shot: Shot) -> str:
     """The text-to-image prompt: the shot's override, else style + detail (+ subject if missing)."""
     if shot.image_prompt and shot.image_prompt.strip():
         return shot.image_prompt.strip()
-    sep = "，" if project.language == "zh" else ", "
     parts = []
-    if project.style and project.style not in shot.detail:
+    if project.style and not _contains(shot.detail, project.style):
         parts.append(project.style)
     parts.append(shot.detail.strip() or shot.subject.strip() or shot.narration.strip())
-    if shot.subject and shot.subject not in shot.detail:
+    if shot.subject and not _contains(shot.detail, shot.subject):
         parts.append(shot.subject)
-    return sep.join(p for p in parts if p)
+    return _join_phrases(parts, project.language)
 
 
 def motion_prompt(project: Project, shot: Shot) -> str:
     """The image-to-video prompt: the visual description plus the camera move."""
+    visual = (shot.detail.strip() or shot.subject).rstrip("。.，,；;：: ")
     if project.language == "zh":
-        return f"{shot.detail.strip() or shot.subject}。镜头运动：{shot.camera.value}。"
-    return f"{shot.detail.strip() or shot.subject}. Camera: {shot.camera.english}."
+        return f"{visual}。镜头运动：{shot.camera.value}。"
+    return f"{visual}. Camera: {shot.camera.english}."
 
 
 def shot_seconds(shot: Shot, voice_seconds: float, render: RenderSettings) -> float:
@@ -74,7 +91,8 @@ def shot_seconds(shot: Shot, voice_seconds: float, render: RenderSettings) -> fl
 
 def encode_settings(project: Project, render: RenderSettings) -> EncodeSettings:
     return EncodeSettings(width=project.format.width, height=project.format.height, fps=project.format.fps,
-                          preset=render.preset, crf=render.crf, sample_rate=render.sample_rate)
+                          preset=render.preset, crf=render.crf, threads=x264_threads(render.workers),
+                          sample_rate=render.sample_rate)
 
 
 def keyframe_hash(project: Project, shot: Shot, info: BackendInfo) -> str:
@@ -108,7 +126,7 @@ def segment_hash(project: Project, shot: Shot, keyframe: Asset, clip: Asset, voi
     return digest({
         "stage": "segment", "recipe": RECIPE["segment"], "keyframe": keyframe.sha256, "clip": clip.sha256,
         "voice": voice.sha256, "text": shot.narration, "subtitles": project.subtitles.model_dump(),
-        "frames": frames, "encode": asdict(enc), "font": font, "loudness": loudness,
+        "frames": frames, "encode": enc.fingerprint(), "font": font, "loudness": loudness,
     })
 
 
