@@ -76,6 +76,47 @@ def image_prompt(project: Project, shot: Shot) -> str:
     return _join_phrases(parts, project.language)
 
 
+def _legacy_image_prompt(project: Project, shot: Shot) -> str:
+    """The image prompt as s2v 0.1 built it (before phrases were joined without `.,`)."""
+    if shot.image_prompt and shot.image_prompt.strip():
+        return shot.image_prompt.strip()
+    sep = "，" if project.language == "zh" else ", "
+    parts = [project.style] if project.style and project.style not in shot.detail else []
+    parts.append(shot.detail.strip() or shot.subject.strip() or shot.narration.strip())
+    if shot.subject and shot.subject not in shot.detail:
+        parts.append(shot.subject)
+    return sep.join(p for p in parts if p)
+
+
+def _legacy_motion_prompt(project: Project, shot: Shot) -> str:
+    if project.language == "zh":
+        return f"{shot.detail.strip() or shot.subject}。镜头运动：{shot.camera.value}。"
+    return f"{shot.detail.strip() or shot.subject}. Camera: {shot.camera.english}."
+
+
+def _kept_paid_prompt(info: BackendInfo, kept: Asset | None, prompt: str, legacy: str,
+                      digest_with: Any) -> str:
+    """`prompt`, unless a paid asset this shot already has was made from the legacy wording of the same
+    inputs: then the legacy wording, so tidying how prompts are built never makes anyone pay again for
+    a keyframe or clip they have (a new edit of the shot uses today's wording)."""
+    if info.paid_provider and kept is not None and legacy != prompt and kept.input_hash == digest_with(legacy):
+        return legacy
+    return prompt
+
+
+def keyframe_prompt(project: Project, shot: Shot, info: BackendInfo) -> str:
+    """The image prompt sent for this shot (see `_kept_paid_prompt`)."""
+    return _kept_paid_prompt(info, shot.stages[Stage.KEYFRAME].asset, image_prompt(project, shot),
+                             _legacy_image_prompt(project, shot), lambda p: _keyframe_digest(project, shot, info, p))
+
+
+def clip_prompt(project: Project, shot: Shot, info: BackendInfo, keyframe: Asset, seconds: float) -> str:
+    """The motion prompt sent for this shot (see `_kept_paid_prompt`)."""
+    return _kept_paid_prompt(info, shot.stages[Stage.CLIP].asset, motion_prompt(project, shot),
+                             _legacy_motion_prompt(project, shot),
+                             lambda p: _clip_digest(project, shot, info, keyframe, seconds, p))
+
+
 def motion_prompt(project: Project, shot: Shot) -> str:
     """The image-to-video prompt: the visual description plus the camera move."""
     visual = (shot.detail.strip() or shot.subject).rstrip("。.，,；;：: ")
@@ -96,9 +137,13 @@ def encode_settings(project: Project, render: RenderSettings) -> EncodeSettings:
 
 
 def keyframe_hash(project: Project, shot: Shot, info: BackendInfo) -> str:
+    return _keyframe_digest(project, shot, info, keyframe_prompt(project, shot, info))
+
+
+def _keyframe_digest(project: Project, shot: Shot, info: BackendInfo, prompt: str) -> str:
     return digest({
         "stage": "keyframe", "recipe": RECIPE["keyframe"], "backend": _backend(info),
-        "prompt": image_prompt(project, shot), "negative": NEGATIVE_PROMPT,
+        "prompt": prompt, "negative": NEGATIVE_PROMPT,
         "size": [project.format.width, project.format.height], "seed": seed_for(project, shot, Stage.KEYFRAME),
         "style": project.style, "subject": shot.subject, "number": shot_number(shot),
     })
@@ -113,9 +158,14 @@ def voice_hash(project: Project, shot: Shot, info: BackendInfo, voice_name: str 
 
 
 def clip_hash(project: Project, shot: Shot, info: BackendInfo, keyframe: Asset, seconds: float) -> str:
+    return _clip_digest(project, shot, info, keyframe, seconds, clip_prompt(project, shot, info, keyframe, seconds))
+
+
+def _clip_digest(project: Project, shot: Shot, info: BackendInfo, keyframe: Asset, seconds: float,
+                 prompt: str) -> str:
     return digest({
         "stage": "clip", "recipe": RECIPE["clip"], "backend": _backend(info), "keyframe": keyframe.sha256,
-        "prompt": motion_prompt(project, shot), "camera": shot.camera.value, "seconds": round(seconds, 3),
+        "prompt": prompt, "camera": shot.camera.value, "seconds": round(seconds, 3),
         "size": [project.format.width, project.format.height], "fps": project.format.fps,
         "seed": seed_for(project, shot, Stage.CLIP),
     })

@@ -156,7 +156,7 @@ class StageRunner:
         info = backend.info
         input_hash = recipes.keyframe_hash(self.project, shot, info)
         request = KeyframeRequest(
-            prompt=recipes.image_prompt(self.project, shot), negative_prompt=recipes.NEGATIVE_PROMPT,
+            prompt=recipes.keyframe_prompt(self.project, shot, info), negative_prompt=recipes.NEGATIVE_PROMPT,
             width=self.project.format.width, height=self.project.format.height,
             seed=recipes.seed_for(self.project, shot, Stage.KEYFRAME), style=self.project.style,
             language=self.project.language, sequence=recipes.shot_number(shot), subject=shot.subject,
@@ -209,7 +209,8 @@ class StageRunner:
         seconds = backend.duration_for(self.seconds_of(shot, voice))
         input_hash = recipes.clip_hash(self.project, shot, info, keyframe, seconds)
         request = ClipRequest(
-            keyframe=self.folder.resolve(keyframe.path), prompt=recipes.motion_prompt(self.project, shot),
+            keyframe=self.folder.resolve(keyframe.path),
+            prompt=recipes.clip_prompt(self.project, shot, info, keyframe, seconds),
             camera=shot.camera, duration=seconds, width=self.project.format.width,
             height=self.project.format.height, fps=self.project.format.fps,
             seed=recipes.seed_for(self.project, shot, Stage.CLIP), sequence=recipes.shot_number(shot))

@@ -193,7 +193,7 @@ class StudioSession:
 
     # -- what the UI shows -------------------------------------------------------------------
     def image_prompt(self, shot_id: str) -> str:
-        return recipes.image_prompt(self.project, self.project.shot(shot_id))
+        return recipes.keyframe_prompt(self.project, self.project.shot(shot_id), self.backends.keyframe.info)
 
     def narration_warning(self, text: str) -> str | None:
         """A reading-speed warning for a narration, or None when it fits one shot."""
