@@ -165,6 +165,10 @@ class Engine:
                     final_path = str(self.folder.resolve(asset.path))
                     srt_path = str(self.folder.resolve(project.render.srt.path)) if project.render.srt else None
                     duration = project.render.duration
+            if final_path is None and run.built["segment"] and project.render.state.asset is not None:
+                # A shot changed but the film was not joined again (--shots, a failure): the film on disk
+                # is older than its shots; every front end and the projects list must say so.
+                project.render.state.status = StageStatus.STALE
             status = ("partial" if segments else "failed") if runner.failures else "done"
         except S2VError as exc:  # project-level problems: no shots, unknown ids, bad music file…
             info = ErrorInfo.from_exception(exc)
