@@ -41,13 +41,20 @@ class Plan:
     paid_calls: dict[str, int] = field(default_factory=dict)
 
 
-def _freshness(folder: ProjectFolder, shot: Shot, stage: Stage, input_hash: str | None) -> Freshness:
+def _current(folder: ProjectFolder, shot: Shot, stage: Stage,
+             input_hash: str | None) -> tuple[Freshness, Asset | None]:
+    """How a stage stands, and the asset a run would use without building: the recorded one, or one an
+    interrupted run left complete on disk (the run adopts it, so it is neither built nor paid for)."""
     state = shot.stages[stage]
     if asset_valid(folder, state.asset, input_hash):
-        return "fresh"
+        return "fresh", state.asset
+    if input_hash is not None:
+        adopted = folder.records.adoptable(shot.id, stage.value, input_hash, folder.asset_ok)
+        if adopted is not None:
+            return "fresh", adopted
     if state.status == StageStatus.FAILED:
-        return "failed"
-    return "stale" if state.asset is not None else "missing"
+        return "failed", None
+    return ("stale" if state.asset is not None else "missing"), None
 
 
 def music_file(project: Project, folder: ProjectFolder) -> Path | None:
@@ -75,25 +82,23 @@ def make_plan(project: Project, folder: ProjectFolder, settings: Settings, backe
     enc = recipes.encode_settings(project, settings.render)
     segments: list[Asset] = []
     for shot in project.shots:
-        kf = shot.stages[Stage.KEYFRAME].asset
-        vo = shot.stages[Stage.VOICE].asset
-        cl = shot.stages[Stage.CLIP].asset
         row: dict[str, Freshness] = {}
-        row["keyframe"] = _freshness(folder, shot, Stage.KEYFRAME,
-                                     recipes.keyframe_hash(project, shot, backends.keyframe.info))
-        row["voice"] = _freshness(folder, shot, Stage.VOICE, recipes.voice_hash(
+        row["keyframe"], kf = _current(folder, shot, Stage.KEYFRAME,
+                                       recipes.keyframe_hash(project, shot, backends.keyframe.info))
+        row["voice"], vo = _current(folder, shot, Stage.VOICE, recipes.voice_hash(
             project, shot, backends.voice.info, project.voice.name, settings.render.sample_rate))
         clip_hash = seg_hash = None
-        if row["keyframe"] == "fresh" and row["voice"] == "fresh" and kf and vo:
+        cl = None
+        if kf and vo:
             seconds = recipes.shot_seconds(shot, float(vo.meta.get("duration", 0)), settings.render)
             clip_hash = recipes.clip_hash(project, shot, backends.clip.info, kf, backends.clip.duration_for(seconds))
-            row["clip"] = _freshness(folder, shot, Stage.CLIP, clip_hash)
-            if row["clip"] == "fresh" and cl:
+            row["clip"], cl = _current(folder, shot, Stage.CLIP, clip_hash)
+            if cl:
                 seg_hash = recipes.segment_hash(project, shot, kf, cl, vo, enc.frames_for(seconds), enc,
                                                 cjk_font().family, settings.render.loudness_lufs)
         else:
-            row["clip"] = _freshness(folder, shot, Stage.CLIP, None)
-        row["segment"] = _freshness(folder, shot, Stage.SEGMENT, seg_hash)
+            row["clip"], _ = _current(folder, shot, Stage.CLIP, None)
+        row["segment"], seg = _current(folder, shot, Stage.SEGMENT, seg_hash)
         for stage, fresh in row.items():
             if fresh == "fresh":
                 cached[stage] += 1
@@ -102,8 +107,8 @@ def make_plan(project: Project, folder: ProjectFolder, settings: Settings, backe
                 provider = getattr(backends, stage).info.paid_provider if stage != "segment" else None
                 if provider:
                     paid[provider] += 1
-        if row["segment"] == "fresh" and shot.stages[Stage.SEGMENT].asset:
-            segments.append(shot.stages[Stage.SEGMENT].asset)  # type: ignore[arg-type]
+        if seg is not None:
+            segments.append(seg)
         plan.shots[shot.id] = row
     if project.shots and len(segments) == len(project.shots):
         try:
@@ -112,7 +117,9 @@ def make_plan(project: Project, folder: ProjectFolder, settings: Settings, backe
             music = None
         music_sha = sha256_file(music) if music else None
         final_hash = recipes.final_hash(project, segments, music_sha, settings.render)
-        plan.final = "fresh" if asset_valid(folder, project.render.state.asset, final_hash) else "stale"
+        adoptable = folder.records.adoptable("film", "final", final_hash, folder.asset_ok)
+        fresh = asset_valid(folder, project.render.state.asset, final_hash) or adoptable is not None
+        plan.final = "fresh" if fresh else "stale"
     elif project.render.state.asset is not None:
         plan.final = "stale"
     build["final"] += plan.final != "fresh"

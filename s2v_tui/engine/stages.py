@@ -29,6 +29,7 @@ from s2v_tui.engine.context import RunContext, StageContextImpl
 from s2v_tui.engine.plan import asset_valid
 from s2v_tui.engine.retry import with_retries
 from s2v_tui.faults import fault_point
+from s2v_tui.media.cue_overlay import cue_overlays
 from s2v_tui.media.fonts import cjk_font
 from s2v_tui.media.kenburns import MEDIA_TYPE as MOTION_TYPE
 from s2v_tui.media.kenburns import MotionPlan, MotionRenderer
@@ -155,7 +156,7 @@ class StageRunner:
         info = backend.info
         input_hash = recipes.keyframe_hash(self.project, shot, info)
         request = KeyframeRequest(
-            prompt=recipes.image_prompt(self.project, shot), negative_prompt=recipes.NEGATIVE_PROMPT,
+            prompt=recipes.keyframe_prompt(self.project, shot, info), negative_prompt=recipes.NEGATIVE_PROMPT,
             width=self.project.format.width, height=self.project.format.height,
             seed=recipes.seed_for(self.project, shot, Stage.KEYFRAME), style=self.project.style,
             language=self.project.language, sequence=recipes.shot_number(shot), subject=shot.subject,
@@ -208,7 +209,8 @@ class StageRunner:
         seconds = backend.duration_for(self.seconds_of(shot, voice))
         input_hash = recipes.clip_hash(self.project, shot, info, keyframe, seconds)
         request = ClipRequest(
-            keyframe=self.folder.resolve(keyframe.path), prompt=recipes.motion_prompt(self.project, shot),
+            keyframe=self.folder.resolve(keyframe.path),
+            prompt=recipes.clip_prompt(self.project, shot, info, keyframe, seconds),
             camera=shot.camera, duration=seconds, width=self.project.format.width,
             height=self.project.format.height, fps=self.project.format.fps,
             seed=recipes.seed_for(self.project, shot, Stage.CLIP), sequence=recipes.shot_number(shot))
@@ -242,20 +244,23 @@ class StageRunner:
         async def build(ctx: StageContextImpl) -> Asset:
             cues: list[Cue] = []
             ass_name = None
+            layout = layout_for(fmt.width, fmt.height, self.project.subtitles.font_scale)
             if self.project.subtitles.enabled and shot.narration.strip():
-                layout = layout_for(fmt.width, fmt.height, self.project.subtitles.font_scale)
                 timings = [WordTiming(char_start=int(c), start=float(t)) for c, t in voice.meta.get("timings", [])]
                 cues = build_cues(shot.narration, speech_seconds=float(voice.meta.get("duration", 0)),
                                   shot_seconds=frames / fmt.fps, timings=timings, layout=layout)
-                ass_name = "subs.ass"
-                write_ass(cues, ctx.workdir / ass_name, width=fmt.width, height=fmt.height,
-                          font_family=font.family, layout=layout)
-            if clip.meta.get("kind") == "motion":
+            if clip.meta.get("kind") == "motion":  # the renderer burns the cues itself, drawn once each
                 plan = MotionPlan.model_validate_json(self.folder.resolve(clip.path).read_text(encoding="utf-8"))
+                overlays = await asyncio.to_thread(cue_overlays, cues, width=fmt.width, height=fmt.height,
+                                                   fps=fmt.fps, layout=layout)
                 renderer = await asyncio.to_thread(MotionRenderer, self.folder.resolve(keyframe.path), plan,
-                                                   (fmt.width, fmt.height), fmt.fps, frames)
+                                                   (fmt.width, fmt.height), fmt.fps, frames, overlays)
                 source = SegmentSource(motion=renderer)
             else:
+                if cues:
+                    ass_name = "subs.ass"
+                    write_ass(cues, ctx.workdir / ass_name, width=fmt.width, height=fmt.height,
+                              font_family=font.family, layout=layout)
                 source = SegmentSource(clip=self.folder.resolve(clip.path),
                                        clip_duration=float(clip.meta.get("duration", 0)))
             out_mp4, out_wav = ctx.workdir / "segment.mp4", ctx.workdir / "segment.wav"
@@ -266,7 +271,7 @@ class StageRunner:
                              gain=gain_db(self.render.loudness_lufs, lufs))
             await encode_segment(job, workdir=ctx.workdir, on_progress=ctx.progress)
             media = await asyncio.to_thread(probe, out_mp4)  # our own encode: probing is enough
-            if not media.video or not media.audio or media.video[0].frames not in (0, frames):
+            if not media.video or media.video[0].frames not in (0, frames):
                 raise MediaError(f"segment encode produced {media.video[0].frames if media.video else 0} frames, "
                                  f"expected {frames}")
             rel = self.folder.asset_relpath(shot.id, "segment", input_hash, ".mp4")

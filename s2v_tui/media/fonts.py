@@ -41,5 +41,6 @@ def cjk_font(configured: str | None = None) -> CjkFont:
 
 
 @functools.lru_cache(maxsize=32)
-def pil_font(size: int, configured: str | None = None) -> ImageFont.FreeTypeFont:
+def pil_font(size: float, configured: str | None = None) -> ImageFont.FreeTypeFont:
+    """The font at `size` pixels per em (fractional sizes allowed: subtitles match libass's scaling)."""
     return ImageFont.truetype(str(cjk_font(configured).path), size)

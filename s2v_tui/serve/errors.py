@@ -4,7 +4,7 @@ or the `str(exc)` of an unexpected error, which the original returned to its cli
 
 from __future__ import annotations
 
-from s2v_tui.domain.errors import BadInputError, ProjectLockedError, S2VError
+from s2v_tui.domain.errors import BadInputError, ConfigError, ProjectLockedError, S2VError
 from s2v_tui.workspace.stories_by_id import NotFoundError
 
 
@@ -34,6 +34,7 @@ API_CODES: list[tuple[type[S2VError], int, str]] = [
     (ConflictError, 409, "CONFLICT"),
     (ProjectLockedError, 409, "STORY_LOCKED"),
     (BusyError, 503, "BUSY"),
+    (ConfigError, 502, "NOT_CONFIGURED"),  # the service's own config (a missing server…), not the request
     (BadInputError, 422, "VALIDATION_ERROR"),
 ]
 """Most specific first; any other `S2VError` is a provider or backend failure: 502."""

@@ -18,7 +18,7 @@ from s2v_tui.domain.shot import StageStatus
 from s2v_tui.engine.engine import StoryboardMode
 from s2v_tui.storage.project_store import ProjectFolder, ProjectStore
 from s2v_tui.storage.safety import inside
-from s2v_tui.workspace.opening import RunOptions, new_project
+from s2v_tui.workspace.opening import RunOptions, new_project, refuse_missing_backends
 from s2v_tui.workspace.stories import check_story_text
 
 USERS = "users"
@@ -70,6 +70,7 @@ def create_or_update_story(settings: Settings, user_id: str, story_id: str, *, t
     options = RunOptions(title=title.strip() or story_id, style=style.strip()).check()
     folder = story_folder(settings, user_id, story_id)
     if not folder.exists():
+        refuse_missing_backends(settings)  # a new story calls every stage: say what is missing before creating it
         project = new_project(text, story=Path(story_id), settings=settings, options=options)
         project.id = story_id
         return ProjectStore(settings.projects_dir).create(project, folder.path), project

@@ -171,3 +171,11 @@ async def test_public_url_makes_links_absolute() -> None:
     async for served in start(serve_settings(serve={"public_url": "https://s2v.example.com/"})):
         body = (await served.client.post(README_PATHS["create"], json=create_body())).json()
         assert body["shots"][0]["image_url"].startswith("https://s2v.example.com/static/u-001/story-001/assets/")
+
+
+async def test_a_cloud_backend_without_its_key_is_refused_before_a_story_is_made() -> None:
+    async for served in start(serve_settings(backends={"keyframe": "dashscope"})):
+        answer = await served.client.post(README_PATHS["create"], json=create_body())
+        assert answer.status_code == 502 and "DASHSCOPE_API_KEY" in answer.json()["message"] + answer.json()["hint"]
+        assert not (served.settings.projects_dir / "users/u-001/stories/story-001").exists()
+        assert "op-001" not in served.service.operations

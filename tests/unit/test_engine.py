@@ -220,3 +220,14 @@ async def test_a_project_without_script_or_shots_fails_with_a_clear_message(fold
     summary = finished(await render(folder, settings, project))
     assert summary.status == "failed"
     assert summary.failures[0].stage == "storyboard" and "no script" in summary.failures[0].error.message
+
+
+async def test_a_film_older_than_a_rebuilt_shot_is_marked_stale(folder: ProjectFolder, settings: Settings) -> None:
+    project = new_project()
+    await render(folder, settings, project)
+    assert project.render.state.status == StageStatus.DONE
+    project.shots[0].detail += "（改）"
+    await render(folder, settings, project, shots=[project.shots[0].id])  # one shot, no join
+    assert folder.load().render.state.status == StageStatus.STALE
+    await render(folder, settings, project)
+    assert folder.load().render.state.status == StageStatus.DONE

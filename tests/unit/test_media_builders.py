@@ -44,6 +44,15 @@ def test_motion_segment_reads_raw_frames_from_stdin_and_silence_when_no_voice(tm
     assert "anullsrc=r=44100:cl=mono" in argv and "ass=" not in _filtergraph(argv)
 
 
+def test_a_segment_encodes_its_picture_with_one_x264_thread_and_writes_its_sound_as_pcm_only() -> None:
+    argv = build_segment_argv(SegmentJob(SegmentSource(clip=Path("clip.mp4"), clip_duration=2.0), voice_wav=Path("v.wav"),
+                              subtitles_ass=None, fonts_dir=Path("f"), frames=30, enc=ENC, out_mp4=Path("seg.mp4"),
+                              out_wav=Path("seg.wav")))
+    assert "aac" not in argv  # the film's sound track is mixed from the WAVs; an AAC copy per segment was waste
+    assert argv[argv.index("-threads") + 1] == "1" and argv.index("-threads") < argv.index("seg.mp4")
+    assert argv[argv.index("-acodec") + 1] == "pcm_s16le"
+
+
 def test_identical_settings_give_identical_encoder_arguments() -> None:
     one = build_segment_argv(SegmentJob(SegmentSource(clip=Path("a.mp4"), clip_duration=9), voice_wav=Path("a.wav"),
                              subtitles_ass=None, fonts_dir=Path("f"), frames=50, enc=ENC, out_mp4=Path("a.mp4"),
@@ -91,7 +100,7 @@ def test_every_move_stays_inside_the_picture_and_moves_smoothly(tmp_path: Path, 
     Image.new("RGB", (400, 720), "blue").save(tmp_path / "k.png")
     renderer = MotionRenderer(tmp_path / "k.png", plan_motion(move, 3.0), (160, 288), 30)
     boxes = [renderer.box(i) for i in range(renderer.frame_count)]
-    width, height = renderer.source.size
+    width, height = renderer.source_size
     assert all(x0 >= 0 and y0 >= 0 and x1 <= width + 1e-6 and y1 <= height + 1e-6 for x0, y0, x1, y1 in boxes)
     steps = [abs(b[0] - a[0]) + abs(b[1] - a[1]) for a, b in zip(boxes, boxes[1:], strict=False)]
     assert max(steps) < 3.0  # no jumps between frames
@@ -116,14 +125,28 @@ def test_moves_actually_move_except_locked_off() -> None:
 @pytest.mark.parametrize("move", list(CameraMove))
 def test_the_keyframe_caption_is_never_cut_off_by_a_camera_move(tmp_path: Path, move: CameraMove,
                                                                 flip: bool) -> None:
-    from s2v_tui.backends.offline.painter import draw_caption
+    from s2v_tui.backends.offline.caption import draw_caption
 
     keyframe = Image.new("RGB", (450, 800), "navy")
     caption = draw_caption(keyframe, 7, "海边的小镇上住着一位做灯笼的老人，他每天傍晚都会挂起灯笼")
     keyframe.save(tmp_path / "k.png")
     renderer = MotionRenderer(tmp_path / "k.png", plan_motion(move, 3.0, flip=flip), (180, 320), 10)
-    scale = renderer.source.width / keyframe.width  # the renderer may prescale the keyframe
+    scale = renderer.source_size[0] / keyframe.width  # the renderer may prescale the keyframe
     left, top, right, bottom = (v * scale for v in caption)
     for index in range(renderer.frame_count):
         x0, y0, x1, y1 = renderer.box(index)
         assert x0 <= left and right <= x1 and y0 <= top and bottom <= y1, f"frame {index} cuts the caption"
+
+
+def test_x264_threads_share_the_cores_between_side_by_side_segments(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from s2v_tui.media.segment import x264_threads
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(2)))
+    assert x264_threads(2) == 1 and x264_threads(1) == 2
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(8)))
+    assert x264_threads(2) == 4 and x264_threads(16) == 1
+    # The cache does not key on it: a project moved to a bigger machine is not re-encoded.
+    assert EncodeSettings(width=8, height=8, fps=1, threads=1).fingerprint() == \
+        EncodeSettings(width=8, height=8, fps=1, threads=4).fingerprint()

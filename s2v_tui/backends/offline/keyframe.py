@@ -13,7 +13,7 @@ OVERSCAN = 1.25
 
 
 class OfflineKeyframe(KeyframeBackend):
-    info = BackendInfo(name="offline", model="painter-v2", lane="cpu", params={"overscan": OVERSCAN})
+    info = BackendInfo(name="offline", model="painter-v3", lane="cpu", params={"overscan": OVERSCAN})
 
     async def keyframe(self, request: KeyframeRequest, out: Path, ctx: StageContext) -> None:
         size = (round(request.width * OVERSCAN / 2) * 2, round(request.height * OVERSCAN / 2) * 2)

@@ -3,23 +3,25 @@
 Scenery comes from `scene.scene_tags` (sea, mountains, forest, town, indoor, snow, rain, lanterns…),
 light from time of day (night, dusk, dawn, day), colour treatment from the style (watercolour, ink,
 cyberpunk, anime…). Randomness is seeded by the shot's content, so a shot always repaints the same
-and different shots differ. The caption (shot number + subject, CJK-correct) sits in the upper part
-of the band every camera move keeps in frame, away from the subtitles at the bottom.
+and different shots differ. The caption (`caption`) is laid out first, and the sun or moon is placed
+clear of it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 
+from s2v_tui.backends.offline.caption import Box, caption_layout, draw_caption
 from s2v_tui.backends.offline.scene import scene_tags
-from s2v_tui.media.fonts import pil_font
-from s2v_tui.media.kenburns import always_in_frame
 
 RGB = tuple[int, int, int]
+LIGHT_MARGIN = 0.02
+"""Clear space between the sun or moon and the caption, as a share of the picture's shorter side."""
 
 
 @dataclass(frozen=True)
@@ -52,13 +54,36 @@ def _gradient(size: tuple[int, int], top: RGB, bottom: RGB) -> Image.Image:
 
 
 def _glow(canvas: Image.Image, centre: tuple[float, float], radius: float, colour: RGB, strength: float = 0.8) -> None:
-    """Additive soft light, blurred at quarter resolution (cheap)."""
+    """Additive soft light, blurred at quarter resolution over only the box it reaches (cheap)."""
     w, h = canvas.size
-    small = Image.new("L", (max(1, w // 4), max(1, h // 4)), 0)
-    ImageDraw.Draw(small).ellipse([(centre[0] - radius) / 4, (centre[1] - radius) / 4,
-                                   (centre[0] + radius) / 4, (centre[1] + radius) / 4], fill=int(255 * strength))
-    mask = small.filter(ImageFilter.GaussianBlur(radius / 6)).resize((w, h), Image.Resampling.BILINEAR)
-    canvas.paste(Image.new("RGB", (w, h), colour), (0, 0), mask)
+    reach = radius * 3.2  # the disc plus its blurred edge: 3 sigma, sigma = radius / 6 quarter pixels
+    left, top = max(0, int(centre[0] - reach)), max(0, int(centre[1] - reach))
+    right, bottom = min(w, math.ceil(centre[0] + reach)), min(h, math.ceil(centre[1] + reach))
+    if right - left < 4 or bottom - top < 4:
+        return
+    small = Image.new("L", ((right - left) // 4, (bottom - top) // 4), 0)
+    x, y = (centre[0] - left) / 4, (centre[1] - top) / 4
+    ImageDraw.Draw(small).ellipse([x - radius / 4, y - radius / 4, x + radius / 4, y + radius / 4],
+                                  fill=int(255 * strength))
+    mask = small.filter(ImageFilter.GaussianBlur(radius / 6)).resize((right - left, bottom - top),
+                                                                      Image.Resampling.BILINEAR)
+    canvas.paste(colour, (left, top, right, bottom), mask)
+
+
+def _minus(span: tuple[float, float], cut: tuple[float, float]) -> list[tuple[float, float]]:
+    """The parts of the interval `span` outside `cut` (non-empty ones only)."""
+    parts = [(span[0], min(span[1], cut[0])), (max(span[0], cut[1]), span[1])]
+    return [(a, b) for a, b in parts if b > a]
+
+
+def _uniform_in(rng: random.Random, spans: list[tuple[float, float]]) -> float:
+    """A uniform draw from a union of intervals."""
+    at = rng.uniform(0, sum(b - a for a, b in spans))
+    for a, b in spans:
+        if at <= b - a:
+            return a + at
+        at -= b - a
+    return spans[-1][1]
 
 
 def _ridge(rng: random.Random, w: int, base: float, rough: float) -> list[tuple[float, float]]:
@@ -80,10 +105,14 @@ class Painter:
         self.time = time_of_day
         self.palette = PALETTES[time_of_day]
         self.horizon = size[1] * self.rng.uniform(0.52, 0.62)
+        self.light_box: Box | None = None
+        """Where the sun or moon was painted."""
 
-    def paint(self) -> Image.Image:
+    def paint(self, avoid: Box | None = None) -> Image.Image:
+        """The picture; its sun or moon is placed clear of `avoid` (the caption's box)."""
         w, h = self.size
         p = self.palette
+        light_at, radius = self.place_light(avoid)
         canvas = _gradient((w, h), p.sky_top, p.sky_horizon)
         draw = ImageDraw.Draw(canvas)
         if self.time == "night":
@@ -91,8 +120,6 @@ class Painter:
                 x, y = self.rng.uniform(0, w), self.rng.uniform(0, self.horizon * 0.9)
                 r = self.rng.choice((1, 1, 1.5, 2))
                 draw.ellipse([x - r, y - r, x + r, y + r], fill=_mix(p.light, (255, 255, 255), 0.5))
-        light_at = (w * self.rng.uniform(0.2, 0.8), self.horizon * self.rng.uniform(0.25, 0.55))
-        radius = w * (0.07 if self.time == "night" else 0.09)
         _glow(canvas, light_at, radius * 4, p.light, 0.35)
         draw.ellipse([light_at[0] - radius, light_at[1] - radius, light_at[0] + radius, light_at[1] + radius],
                      fill=p.light)
@@ -117,6 +144,34 @@ class Painter:
         if "snow" in self.tags or "rain" in self.tags:
             self._weather(draw, "snow" if "snow" in self.tags else "rain")
         return self._treat(self._vignette(canvas))
+
+    def place_light(self, avoid: Box | None = None) -> tuple[tuple[float, float], float]:
+        """Where the sun or moon goes (centre, radius): high in the sky, its disc (plus a margin) never on
+        `avoid`. Call once, first: it draws from the painting's random sequence.
+
+        Where the drawn spot would touch the box, the height is redrawn from those that clear it above or
+        below (down to 70% of the horizon; failing that, a sun low on the horizon); failing that, the disc
+        moves beside the box."""
+        w, h = self.size
+        radius = min(w, h) * (0.07 if self.time == "night" else 0.09)
+        x, y = w * self.rng.uniform(0.2, 0.8), self.horizon * self.rng.uniform(0.25, 0.55)
+        if avoid is not None:
+            x, y = self._clear_of(avoid, x, y, radius)
+        self.light_box = (x - radius, y - radius, x + radius, y + radius)
+        return (x, y), radius
+
+    def _clear_of(self, avoid: Box, x: float, y: float, radius: float) -> tuple[float, float]:
+        w, h = self.size
+        clear = radius + LIGHT_MARGIN * min(w, h)
+        left, top, right, bottom = avoid
+        if not (left - clear < x < right + clear and top - clear < y < bottom + clear):
+            return x, y
+        for sky in ((radius * 1.1, self.horizon * 0.7), (radius * 1.1, self.horizon - radius * 0.5)):
+            heights = _minus(sky, (top - clear, bottom + clear))
+            if heights:
+                return x, _uniform_in(self.rng, heights)
+        beside = [c for c in (left - clear - 1, right + clear + 1) if radius <= c <= w - radius]
+        return max(beside, key=lambda c: min(c - radius, w - radius - c), default=x), y
 
     def _clouds(self, canvas: Image.Image) -> None:
         w, _ = self.size
@@ -245,39 +300,8 @@ class Painter:
         return canvas
 
 
-def draw_caption(image: Image.Image, number: int, caption: str) -> tuple[float, float, float, float]:
-    """Shot number and subject on a translucent label; returns its box (left, top, right, bottom).
-
-    The label is centred at the top of the band every camera move keeps in frame
-    (`kenburns.always_in_frame`), so no pan, crane or orbit cuts it off.
-    """
-    w, h = image.size
-    low, high = always_in_frame()
-    overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(overlay)
-    label_h = int(h * 0.055)
-    big = pil_font(max(12, int(label_h * 0.62)))
-    small = pil_font(max(10, int(label_h * 0.38)))
-    number = f"{number:02d}"
-    number_w, pad = big.getlength(number), w * 0.025
-    text = caption.strip()
-    room = w * (high - low) - number_w - 3 * pad  # what the subject may take inside the band
-    if draw.textlength(text, font=small) > room:
-        while text and draw.textlength(text + "…", font=small) > room:
-            text = text[:-1]
-        text += "…"
-    label_w = number_w + 3 * pad + draw.textlength(text, font=small)
-    left, top = (w - label_w) / 2, h * low + label_h * 0.25
-    box = (left, top, left + label_w, top + label_h)
-    draw.rounded_rectangle(box, radius=label_h * 0.2, fill=(0, 0, 0, 120))
-    draw.text((left + pad, top + label_h * 0.12), number, font=big, fill=(255, 255, 255, 240))
-    draw.text((left + 2 * pad + number_w, top + label_h * 0.28), text, font=small, fill=(255, 255, 255, 235))
-    image.paste(Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB"))
-    return box
-
-
 def paint_keyframe(size: tuple[int, int], *, seed_text: str, style: str, text: str, number: int,
                    caption: str) -> Image.Image:
-    image = Painter(size, seed_text, style, text).paint()
+    image = Painter(size, seed_text, style, text).paint(avoid=caption_layout(size, number, caption).box)
     draw_caption(image, number, caption)
     return image

@@ -13,6 +13,7 @@ import math
 import re
 
 from s2v_tui.backends.base import BackendInfo, ShotDraft, StageContext, StoryboardBackend, StoryboardRequest
+from s2v_tui.backends.offline.phrases import en_names, en_phrase, zh_phrase
 from s2v_tui.backends.offline.scene import TONE_LABELS, camera_for, mood_of, scene_tags
 from s2v_tui.domain.camera import CameraMove
 from s2v_tui.domain.errors import BadInputError
@@ -21,10 +22,12 @@ from s2v_tui.media.subtitles import units
 TARGET_SHARE = 0.6
 """Preferred narration length per shot, as a share of the readable maximum (≈7 s of speech)."""
 
-_SENTENCE_END = re.compile(r"(?<=[。！？!?；;…])[”’」』\"')）]*|(?<=[.])[\"')]*(?=\s)")
+_SENTENCE_END = re.compile(r"[。！？；;…]+[”’」』\"')）]*|[.!?]+[\"'”’)]*(?=\s+[^a-z\s]|\s*$)")
+"""A sentence ends after its mark and any closing quotes (kept with it); an English `?"` or `!"` followed
+by a lowercase word (`"What is it?" he asked`) does not end it."""
 _CLAUSE_END = re.compile(r"(?<=[，,、：:])")
-_LEADING_FILLER = re.compile(r"^(然后|于是|这时|此时|后来|接着|最后|从前|但是|可是|and|but|then|so|finally|once upon a time)[，,\s]*",
-                             re.I)
+_LEADING_FILLER = re.compile(
+    r"^((然后|于是|这时|此时|后来|接着|最后|从前|但是|可是|and|but|then|so|finally|once upon a time)([，,\s]+|$))+", re.I)
 
 SCENE_WORDS = {
     "zh": {"night": "夜色深沉，月光清冷", "dusk": "黄昏的暖橙色逆光", "dawn": "清晨柔和的金色晨光",
@@ -63,8 +66,12 @@ def clean_script(script: str) -> str:
 def sentences_of(text: str) -> list[str]:
     pieces: list[str] = []
     for paragraph in text.split("\n"):
-        pieces.extend(p.strip() for p in _SENTENCE_END.split(paragraph) if p and p.strip())
-    return pieces
+        start = 0
+        for end in _SENTENCE_END.finditer(paragraph):
+            pieces.append(paragraph[start:end.end()])
+            start = end.end()
+        pieces.append(paragraph[start:])
+    return [p.strip() for p in pieces if p.strip()]
 
 
 def _split_clauses(sentence: str) -> list[str]:
@@ -121,27 +128,41 @@ def plan_shot_count(total_units: int, pieces: int, request: StoryboardRequest) -
 
 _TIME_PHRASE = re.compile(
     r"^(从前|后来|然后|最后|从那以后|有一[年天次]|那[一]?[天年夜]|第.{1,3}天|每[天年晚]|.{0,4}"
-    r"(清晨|傍晚|黄昏|夜晚|晚上|早上|深夜|冬天|夏天|春天|秋天|那天|以后))$")
-_EN_STOP = {"The", "A", "An", "On", "In", "At", "One", "Then", "When", "Every", "For", "But", "And", "She", "He",
-            "They", "It", "I", "We", "His", "Her", "Their", "This", "That", "There", "As", "After", "Before"}
+    r"(清晨|傍晚|黄昏|夜晚|晚上|早上|深夜|冬天|夏天|春天|秋天|那天|以后|以前))$")
 
 
-def _subject(narration: str, language: str) -> str:
-    """A short label for the shot: its first non-time clause (zh), or a named character (en)."""
-    clauses = [c.strip() for c in re.split(r"[，。！？；,.!?;:：]", narration) if c.strip()] or [narration]
+def _clauses(narration: str) -> list[str]:
+    """The narration's clauses, without the quotation marks around them."""
+    clauses = (c.strip(" \"'“”‘’「」『』") for c in re.split(r"[，。！？；,.!?;:：]", narration))
+    return [c for c in clauses if c] or [narration]
+
+
+def _subject(narration: str, language: str, names: list[str]) -> str:
+    """A short label for the shot, made of whole words: its first non-time clause (zh), or the first
+    named character it mentions, else its first clause cut at a phrase boundary (en)."""
+    clauses = _clauses(narration)
     if language == "zh":
-        for clause in clauses:
-            if not _TIME_PHRASE.match(clause):
-                return _LEADING_FILLER.sub("", clause)[:12] or clause[:12]
-        return clauses[0][:12]
-    names = [w.strip("'\"") for w in re.findall(r"\b[A-Z][a-z]+\b", narration) if w not in _EN_STOP]
-    if names:
-        return names[0]
-    words = _LEADING_FILLER.sub("", clauses[0]).split()
-    return " ".join(words[:6])
+        clause = next((c for c in clauses if not _TIME_PHRASE.match(c)), clauses[0])
+        return zh_phrase(_LEADING_FILLER.sub("", clause) or clause)
+    mentioned = [(match.start(), name) for name in names
+                 if (match := re.search(rf"\b{re.escape(name)}\b", narration))]
+    if mentioned:
+        return min(mentioned)[1]
+    clause = next((c for c in (_LEADING_FILLER.sub("", c) for c in clauses) if c.strip()), clauses[0])
+    return en_phrase(clause)
 
 
-def _detail(narration: str, subject: str, style: str, language: str) -> str:
+def _sentence(text: str, language: str) -> str:
+    """The text as a whole sentence: ends with a full stop, not with a comma or nothing."""
+    text = text.strip().rstrip("，,、；;：:—- ")
+    if language == "zh":
+        return text if text.endswith(("。", "！", "？", "…", "”", "」")) else text + "。"
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?", "…", '"', "”", "'", "’")) else text + "."
+
+
+def _detail(narration: str, context: str, subject: str, style: str, language: str) -> str:
+    """Look, setting and subject, then the whole sentences the shot's narration comes from."""
     tags = scene_tags(narration)
     scene = [SCENE_WORDS[language][t] for t in ("night", "dusk", "dawn") if t in tags][:1]
     scene += [SCENE_WORDS[language][t] for t in SCENE_WORDS[language] if t in tags and t not in
@@ -149,14 +170,14 @@ def _detail(narration: str, subject: str, style: str, language: str) -> str:
     if language == "zh":
         look = f"{style}风格，" if style else ""
         setting = "，".join(scene) or "简洁的场景，柔和的自然光"
-        return f"{look}{setting}。画面主体：{subject}。{narration}"
+        return f"{look}{setting}。画面主体：{_sentence(subject, language)}{context}"
     look = f"{style} style, " if style else ""
     setting = ", ".join(scene) or "a simple scene in soft natural light"
-    return f"{look}{setting}. Main subject: {subject}. {narration}"
+    return f"{_sentence(look + setting, language)} Main subject: {_sentence(subject, language)} {context}"
 
 
 class OfflineStoryboard(StoryboardBackend):
-    info = BackendInfo(name="offline", model="rules-v1", lane="cpu")
+    info = BackendInfo(name="offline", model="rules-v2", lane="cpu")
 
     async def storyboard(self, request: StoryboardRequest, ctx: StageContext) -> list[ShotDraft]:
         return split_script(request)
@@ -176,6 +197,8 @@ def split_script(request: StoryboardRequest) -> list[ShotDraft]:
     if not pieces:
         raise BadInputError("the script has no sentences to narrate (only headings, rules or blank lines)",
                             hint="write the story as plain sentences; Markdown headings and --- are ignored")
+    origin = list(range(len(pieces)))  # each piece's sentence: a shot cut mid-sentence describes whole ones
+    sentences = list(pieces)
     total = sum(units(p) for p in pieces)
     wanted = plan_shot_count(total, len(pieces), request)
     # Too few sentences for the shots the length deserves, or a sentence too long to read: use clauses.
@@ -185,8 +208,10 @@ def split_script(request: StoryboardRequest) -> list[ShotDraft]:
         if len(clauses) == 1:
             break
         pieces[longest:longest + 1] = clauses
+        origin[longest:longest + 1] = [origin[longest]] * len(clauses)
         wanted = plan_shot_count(total, len(pieces), request)
     joiner = "" if request.language == "zh" else " "
+    names = en_names(text) if request.language == "en" else []
     drafts: list[ShotDraft] = []
     start = 0
     previous: CameraMove | None = None
@@ -197,13 +222,15 @@ def split_script(request: StoryboardRequest) -> list[ShotDraft]:
         sizes = pack(weights, limit)
     for index, size in enumerate(sizes):
         narration = joiner.join(pieces[start:start + size])
+        context = joiner.join(_sentence(sentences[i], request.language)
+                              for i in sorted(set(origin[start:start + size])))
         start += size
-        subject = _subject(narration, request.language)
+        subject = _subject(narration, request.language, names)
         camera = camera_for(narration, index=index, count=len(sizes), previous=previous)
         previous = camera
         drafts.append(ShotDraft(
             subject=subject, narration=narration, camera=camera,
-            detail=_detail(narration, subject, request.style, request.language),
+            detail=_detail(narration, context, subject, request.style, request.language),
             tone=TONE_LABELS[request.language][mood_of(narration)],
         ))
     return drafts
