@@ -64,13 +64,14 @@ class VoiceDefaults(BaseModel):
     """espeak-ng voice for English."""
     words_per_minute: int = Field(default=165, ge=80, le=400)
     """espeak-ng base rate; the project's rate multiplier scales it."""
-    kokoro_zh: str = "jf_alpha"
+    kokoro_zh: str = "jm_kumo"
     """Kokoro voice style for Chinese (only Japanese speakers ship: jf_alpha, jf_gongitsune, jf_nezumi,
     jf_tebukuro, jm_kumo)."""
-    kokoro_en: str = "jf_alpha"
+    kokoro_en: str = "jm_kumo"
     """Kokoro voice style for English."""
-    kokoro_threads: int = Field(default=1, ge=1, le=16)
-    """ONNX Runtime threads of the Kokoro worker process; the rest of the cores paint and encode meanwhile."""
+    kokoro_threads: int = Field(default=2, ge=1, le=16)
+    """ONNX Runtime threads of the Kokoro worker process (one process, so the model loads once). Its threads
+    do not spin when idle, so they yield the cores to painting and encoding whenever they wait."""
 
 
 class RetrySettings(BaseModel):
