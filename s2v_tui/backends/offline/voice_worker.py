@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import signal
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -75,11 +76,17 @@ def _worker_state() -> tuple[int, int]:
     return os.getpid(), loads
 
 
+def _ignore_interrupts() -> None:
+    """Ctrl+C reaches the whole process group; the parent decides what stops (and stops the worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _executor() -> ProcessPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_ignore_interrupts)
         return _pool
 
 
