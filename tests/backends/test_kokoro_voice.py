@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import signal
 from functools import cache
 from pathlib import Path
 
@@ -125,6 +127,15 @@ async def test_the_worker_speaks_off_the_loop_and_loads_the_model_once(tmp_path:
     pid, loads = await voice_worker.worker_state()
     assert pid != os.getpid() and loads == 1
     assert voice_worker._engine is None  # never loaded in the studio's own process
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="reads the signal mask from /proc")
+async def test_ctrl_c_is_left_to_the_parent_not_the_worker() -> None:
+    """A terminal's Ctrl+C goes to the whole process group; a worker that died of it would break the pool."""
+    pid, _ = await voice_worker.worker_state()
+    status = Path(f"/proc/{pid}/status").read_text()
+    ignored = int(re.search(r"^SigIgn:\s*([0-9a-f]+)", status, re.M).group(1), 16)  # type: ignore[union-attr]
+    assert ignored & 1 << (signal.SIGINT - 1)
 
 
 async def test_worker_errors_keep_their_hint() -> None:

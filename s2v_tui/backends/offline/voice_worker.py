@@ -98,7 +98,7 @@ async def _call(function, *args):  # type: ignore[no-untyped-def]
     except BrokenProcessPool:
         with _pool_lock:
             _pool = None  # the next request starts a fresh worker
-        raise BackendError("the Kokoro voice worker stopped unexpectedly (out of memory?)",
+        raise BackendError("the Kokoro voice worker process stopped unexpectedly",
                            hint=FALLBACK_HINT) from None
 
 
