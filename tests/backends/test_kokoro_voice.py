@@ -10,12 +10,13 @@ from functools import cache
 from pathlib import Path
 
 import jieba
+import numpy as np
 import pytest
 
 from s2v_tui.backends.base import VoiceRequest
 from s2v_tui.backends.offline import kokoro_g2p, kokoro_model, voice_worker
 from s2v_tui.backends.offline.espeak import Espeak
-from s2v_tui.backends.offline.kokoro import Kokoro, word_starts
+from s2v_tui.backends.offline.kokoro import KEEP_AFTER, KEEP_BEFORE, Kokoro, trimmed, word_starts
 from s2v_tui.backends.offline.voice import OfflineVoice
 from s2v_tui.config import VoiceDefaults
 from s2v_tui.domain.errors import BackendError
@@ -81,6 +82,13 @@ def test_word_starts_come_from_cumulative_frames() -> None:
     assert [(w.char_index, w.seconds) for w in words] == [(0, 1.3), (3, 1.425), (7, 1.65)]
 
 
+def test_silence_around_each_sentence_is_trimmed_to_a_short_margin() -> None:
+    wave = np.zeros(24000, np.float32)
+    wave[7200:12000] = 0.5  # 0.3 s of silence, 0.2 s of sound, 0.5 s of silence
+    assert trimmed(wave) == (7200 - round(KEEP_BEFORE * 24000), 12000 + round(KEEP_AFTER * 24000))
+    assert trimmed(np.zeros(10, np.float32)) == (0, 10)
+
+
 def test_mandarin_pieces_are_jieba_words_with_tone_sandhi_and_english_inside() -> None:
     pieces = kokoro_g2p.mandarin("你好，Mara的灯笼。", english)
     words = [(p.char_index, p.phonemes) for p in pieces if p.is_word]
@@ -106,9 +114,11 @@ def test_kokoro_timings_drive_the_subtitle_cues(kokoro: Kokoro) -> None:
             [12 + i for i in _offsets(jieba.lcut("每天傍晚"))]
     assert starts[:len(words)] == words  # one timing per jieba word; punctuation gets none
     times = [w.seconds for w in speech.words]
-    assert times == sorted(times) and times[0] > 0 and times[-1] < seconds
+    assert times == sorted(times) and 0 <= times[0] < 0.15 and times[-1] < seconds  # no dead air first
     second_sentence = times[starts.index(text.index("每天"))]
     assert 1.0 < second_sentence < seconds - 1.0
+    pcm = np.frombuffer(speech.samples, "<i2")
+    assert len(pcm) - trimmed(pcm / 32768.0, speech.sample_rate)[1] < 0.1 * speech.sample_rate  # nor at the end
     cues = build_cues(text, speech_seconds=seconds, shot_seconds=seconds + 1,
                       timings=[WordTiming(char_start=w.char_index, start=w.seconds) for w in speech.words],
                       layout=SubtitleLayout(font_size=20, max_units=40, max_lines=1))

@@ -29,7 +29,12 @@ from s2v_tui.domain.errors import BackendError
 STYLES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
 SENTENCE_END = "。！？!?；;…\n"
 SENTENCE_PAUSE = 0.3
-"""Seconds of silence between sentences (the model's own pause at a full stop is short)."""
+"""Seconds of silence between sentences, after each sentence's own silence is trimmed."""
+SILENCE = 0.01
+"""Peak below which a sample counts as silence (the model pads every call with ~0.3 s before the
+speech and ~0.7 s after it, which between sentences and at the end of a shot is dead air)."""
+KEEP_BEFORE, KEEP_AFTER = 0.04, 0.12
+"""Seconds of the model's own silence kept before the first and after the last audible sample."""
 
 
 def sentences(text: str) -> list[tuple[int, str]]:
@@ -56,6 +61,15 @@ def word_starts(durations: list[int], words: list[tuple[int, int]], offset: floa
         elapsed.append(position)
     return [SpokenWord(char_index=char, seconds=round(offset + elapsed[1 + token] * FRAME_SAMPLES / SAMPLE_RATE, 4))
             for char, token in words if 1 + token < len(elapsed)]
+
+
+def trimmed(wave, sample_rate: int = SAMPLE_RATE) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """(start, end) sample indices of `wave` (a numpy array) without its leading and trailing silence."""
+    loud = (abs(wave) > SILENCE).nonzero()[0]
+    if not len(loud):
+        return 0, len(wave)
+    return (max(0, int(loud[0]) - int(KEEP_BEFORE * sample_rate)),
+            min(len(wave), int(loud[-1]) + 1 + int(KEEP_AFTER * sample_rate)))
 
 
 def _chunks(ids: list[int], words: list[tuple[int, int]]) -> list[tuple[list[int], list[tuple[int, int]]]]:
@@ -119,9 +133,12 @@ class Kokoro:
                     raise BackendError(f"the Kokoro voice failed on {sentence.strip()[:40]!r}: {str(exc)[:160]}",
                                        hint=FALLBACK_HINT) from None
                 wave = np.asarray(wave, np.float32).ravel()
-                words += word_starts(np.asarray(durations).ravel().tolist(), chunk_words, elapsed)
-                audio.append(wave)
-                elapsed += len(wave) / SAMPLE_RATE
+                start, end = trimmed(wave)
+                shift = elapsed - start / SAMPLE_RATE
+                words += [SpokenWord(w.char_index, max(elapsed, w.seconds)) for w in
+                          word_starts(np.asarray(durations).ravel().tolist(), chunk_words, shift)]
+                audio.append(wave[start:end])
+                elapsed += (end - start) / SAMPLE_RATE
         if not audio:
             raise BackendError("the narration has nothing the Kokoro voice can speak",
                                hint='write the narration in words, or set [voice] engine = "espeak"')
