@@ -25,8 +25,8 @@ from s2v_tui.media.subtitles import WordTiming
 
 AUTO = {"zh": "kokoro", "en": "kokoro"}
 """Engine per language for `engine = "auto"`, by the error rates Whisper base reads back from the bundled
-stories (benchmarks/asr_offline.py, README): Chinese pinyin syllables Kokoro 0.044 vs espeak-ng 0.643,
-English words Kokoro 0.031 vs espeak-ng 0.138 (and piper + joe 0.056, not an engine: see README)."""
+stories (benchmarks/asr_offline.py, README): Chinese pinyin syllables Kokoro 0.040 vs espeak-ng 0.56–0.64,
+English words Kokoro 0.031 vs espeak-ng 0.14–0.16 (and piper + joe 0.056, not an engine: see README)."""
 LANE = "offline-voice"
 """Its own lane (width 2, the engine's default): a voice queued for the single Kokoro worker must not
 hold one of the painters' "cpu" slots, and painting and encoding go on while the worker speaks."""
