@@ -76,12 +76,23 @@ class RenderSettings(BaseModel):
 
 
 class VoiceDefaults(BaseModel):
+    engine: Literal["auto", "kokoro", "espeak"] = "auto"
+    """Offline speech engine: "kokoro" (neural, Kokoro-82M), "espeak" (espeak-ng: fast, robotic), or "auto":
+    the one measured most intelligible per language (benchmarks/asr_offline.py) — Kokoro for Chinese and English."""
     zh: str = "cmn"
-    """Offline (espeak-ng) voice for Chinese."""
+    """espeak-ng voice for Chinese."""
     en: str = "en-us"
-    """Offline (espeak-ng) voice for English."""
+    """espeak-ng voice for English."""
     words_per_minute: int = Field(default=165, ge=80, le=400)
     """espeak-ng base rate; the project's rate multiplier scales it."""
+    kokoro_zh: str = "jm_kumo"
+    """Kokoro voice style for Chinese (only Japanese speakers ship: jf_alpha, jf_gongitsune, jf_nezumi,
+    jf_tebukuro, jm_kumo)."""
+    kokoro_en: str = "jm_kumo"
+    """Kokoro voice style for English."""
+    kokoro_threads: int = Field(default=2, ge=1, le=16)
+    """ONNX Runtime threads of the Kokoro worker process (one process, so the model loads once). Its threads
+    do not spin when idle, so they yield the cores to painting and encoding whenever they wait."""
 
 
 class RetrySettings(BaseModel):
