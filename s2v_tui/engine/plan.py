@@ -15,21 +15,19 @@ from s2v_tui.backends.registry import BackendSet
 from s2v_tui.config import Settings
 from s2v_tui.domain.errors import BadInputError
 from s2v_tui.domain.project import Project
-from s2v_tui.domain.shot import Asset, Shot, Stage, StageStatus
+from s2v_tui.domain.shot import Asset, Stage, StageState, StageStatus
 from s2v_tui.engine import recipes
+from s2v_tui.engine.takes import choice_key, intact, usable
 from s2v_tui.media.fonts import cjk_font
 from s2v_tui.storage.atomic import sha256_file
 from s2v_tui.storage.project_store import ProjectFolder
-from s2v_tui.storage.records import asset_files
 
 Freshness = Literal["fresh", "stale", "missing", "failed"]
 
 
 def asset_valid(folder: ProjectFolder, asset: Asset | None, input_hash: str | None) -> bool:
     """The asset was made from exactly these inputs and its file(s) are intact."""
-    if asset is None or input_hash is None or asset.input_hash != input_hash:
-        return False
-    return all(folder.asset_ok(rel, sha) for rel, sha in asset_files(asset))
+    return asset is not None and input_hash is not None and asset.input_hash == input_hash and intact(folder, asset)
 
 
 @dataclass
@@ -41,9 +39,8 @@ class Plan:
     paid_calls: dict[str, int] = field(default_factory=dict)
 
 
-def _freshness(folder: ProjectFolder, shot: Shot, stage: Stage, input_hash: str | None) -> Freshness:
-    state = shot.stages[stage]
-    if asset_valid(folder, state.asset, input_hash):
+def _freshness(state: StageState, usable_asset: Asset | None) -> Freshness:
+    if usable_asset is not None:
         return "fresh"
     if state.status == StageStatus.FAILED:
         return "failed"
@@ -75,25 +72,24 @@ def make_plan(project: Project, folder: ProjectFolder, settings: Settings, backe
     enc = recipes.encode_settings(project, settings.render)
     segments: list[Asset] = []
     for shot in project.shots:
-        kf = shot.stages[Stage.KEYFRAME].asset
-        vo = shot.stages[Stage.VOICE].asset
-        cl = shot.stages[Stage.CLIP].asset
-        row: dict[str, Freshness] = {}
-        row["keyframe"] = _freshness(folder, shot, Stage.KEYFRAME,
-                                     recipes.keyframe_hash(project, shot, backends.keyframe.info))
-        row["voice"] = _freshness(folder, shot, Stage.VOICE, recipes.voice_hash(
-            project, shot, backends.voice.info, project.voice.name, settings.render.sample_rate))
-        clip_hash = seg_hash = None
-        if row["keyframe"] == "fresh" and row["voice"] == "fresh" and kf and vo:
+        states = shot.stages
+        kf = usable(folder, states[Stage.KEYFRAME], recipes.keyframe_hash(project, shot, backends.keyframe.info),
+                    choice_key(project, shot, Stage.KEYFRAME))
+        vo = usable(folder, states[Stage.VOICE], recipes.voice_hash(
+            project, shot, backends.voice.info, project.voice.name, settings.render.sample_rate),
+            choice_key(project, shot, Stage.VOICE))
+        cl = seg = None
+        if kf and vo:
             seconds = recipes.shot_seconds(shot, float(vo.meta.get("duration", 0)), settings.render)
             clip_hash = recipes.clip_hash(project, shot, backends.clip.info, kf, backends.clip.duration_for(seconds))
-            row["clip"] = _freshness(folder, shot, Stage.CLIP, clip_hash)
-            if row["clip"] == "fresh" and cl:
+            cl = usable(folder, states[Stage.CLIP], clip_hash, choice_key(project, shot, Stage.CLIP, kf))
+            if cl:
                 seg_hash = recipes.segment_hash(project, shot, kf, cl, vo, enc.frames_for(seconds), enc,
                                                 cjk_font().family, settings.render.loudness_lufs)
-        else:
-            row["clip"] = _freshness(folder, shot, Stage.CLIP, None)
-        row["segment"] = _freshness(folder, shot, Stage.SEGMENT, seg_hash)
+                seg = usable(folder, states[Stage.SEGMENT], seg_hash)
+        row: dict[str, Freshness] = {
+            stage.value: _freshness(states[stage], found)
+            for stage, found in ((Stage.KEYFRAME, kf), (Stage.VOICE, vo), (Stage.CLIP, cl), (Stage.SEGMENT, seg))}
         for stage, fresh in row.items():
             if fresh == "fresh":
                 cached[stage] += 1
@@ -102,8 +98,8 @@ def make_plan(project: Project, folder: ProjectFolder, settings: Settings, backe
                 provider = getattr(backends, stage).info.paid_provider if stage != "segment" else None
                 if provider:
                     paid[provider] += 1
-        if row["segment"] == "fresh" and shot.stages[Stage.SEGMENT].asset:
-            segments.append(shot.stages[Stage.SEGMENT].asset)  # type: ignore[arg-type]
+        if seg is not None:
+            segments.append(seg)
         plan.shots[shot.id] = row
     if project.shots and len(segments) == len(project.shots):
         try:
