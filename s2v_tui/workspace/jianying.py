@@ -77,8 +77,8 @@ def write_draft(timeline: Timeline, media: DraftMedia, *, media_root: str, name:
 
     fps = timeline.fps
     script = jy.ScriptFile(timeline.width, timeline.height, fps, True)
-    picture, narration, text = (script.append_track(jy.TrackSpec(kind, label)) for kind, label in (
-        (jy.TrackType.video, "画面"), (jy.TrackType.audio, "旁白"), (jy.TrackType.text, "字幕")))
+    picture, narration = (script.append_track(jy.TrackSpec(kind, label)) for kind, label in (
+        (jy.TrackType.video, "画面"), (jy.TrackType.audio, "旁白")))
 
     def located(material: Any, file: str) -> Any:
         material.path = f"{media_root.rstrip('/')}/{MEDIA}/{file}"  # where Jianying will find it
@@ -96,6 +96,7 @@ def write_draft(timeline: Timeline, media: DraftMedia, *, media_root: str, name:
                          max_line_width=0.88)
     border = jy.TextBorder(color=(0.0, 0.0, 0.0), width=40.0)
     placed = jy.ClipSettings(transform_y=-0.72)
+    text = script.append_track(jy.TrackSpec(jy.TrackType.text, "字幕")) if timeline.cues else None
     for cue in timeline.cues:
         start = _us(cue.start)
         script.add_segment(jy.TextSegment(cue.text, jy.Timerange(start, _us(cue.end) - start), style=style,

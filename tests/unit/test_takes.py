@@ -135,3 +135,20 @@ async def test_a_schema_1_project_opens_with_its_assets_as_take_1_and_loading_wr
     events = await render(folder, settings, loaded)
     assert rebuilt(events) == set()  # the migrated project is the same film
     assert json.loads(Path(folder.json_path).read_text())["schema_version"] == SCHEMA_VERSION
+
+
+def test_a_new_storyboard_ends_the_choices_of_the_shots_it_replaces_but_not_of_locked_ones() -> None:
+    from s2v_tui.backends.base import ShotDraft
+    from s2v_tui.domain.shot import Pin, Shot
+    from s2v_tui.engine.storyboard import apply_drafts
+
+    project = new_project()
+    project.shots = [Shot(id=f"shot_0{n}", sequence=n, narration="旧的旁白。", locked=n == 2) for n in (1, 2)]
+    for shot in project.shots:
+        add_take(shot.stages[Stage.VOICE], _asset(shot.sequence), "mine.wav", keep=5)
+        shot.stages[Stage.VOICE].pin = Pin(key=None)
+    draft = ShotDraft(subject="新", detail="新的画面", narration="新的旁白。", camera="镜头推进")
+    apply_drafts(project, [draft, draft])
+    replaced, locked = project.shots[0].stages[Stage.VOICE], project.shots[1].stages[Stage.VOICE]
+    assert replaced.pin is None and len(replaced.takes) == 1  # its take stays, to reuse if it matches
+    assert locked.pin is not None
