@@ -47,6 +47,20 @@ HINTS = {
 }
 
 
+PICTURE_TYPES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+VOICE_TYPES = (".wav", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".flac")
+
+
+def stage_for_file(path: Path) -> Stage:
+    """Which stage a file is for, by its type: a picture is a keyframe, a video a clip, a recording a voice."""
+    ext = Path(path).suffix.lower()
+    for stage, types in ((Stage.KEYFRAME, PICTURE_TYPES), (Stage.CLIP, tuple(CLIP_TYPES)), (Stage.VOICE, VOICE_TYPES)):
+        if ext in types:
+            return stage
+    raise BadInputError(f"{Path(path).name}: s2v cannot tell a picture, video or recording from {ext or 'no extension'}",
+                        hint="a keyframe is .png/.jpg/.webp, a clip .mp4/.mov/.mkv/.webm, a voice .wav/.mp3/.m4a/.ogg/.flac")
+
+
 @dataclass(frozen=True)
 class Prepared:
     """The file to place, and what the asset records about it."""

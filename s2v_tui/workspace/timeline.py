@@ -70,7 +70,7 @@ def rendered_timeline(folder: ProjectFolder, project: Project, render: RenderSet
         BadInputError: the project has no film yet, or shots changed since it was rendered, or a file of
             it is missing — render it first (`s2v --run DIR`).
     """
-    again = f"render it first: s2v --run {folder.path}"
+    again = f"render it first (R in the studio; headless: s2v --run {folder.path})"
     final = project.render.state.asset
     if final is None or not project.shots:
         raise BadInputError(f"{project.title!r} has no rendered film yet", hint=again)
