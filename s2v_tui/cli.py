@@ -23,7 +23,11 @@ from s2v_tui import __version__
 from s2v_tui.config import STAGES, load_settings
 from s2v_tui.domain.errors import BadInputError, ExitCode, S2VError
 
-EPILOG = """exit codes (--run):
+EPILOG = """other commands (each has --help):
+  s2v doctor · s2v restore DIR · s2v take DIR [SHOT STAGE N] · s2v import DIR SHOT --keyframe|--clip|--voice FILE
+  s2v export DIR --jianying OUT_DIR
+
+exit codes (--run):
   0 done · 2 bad input (script, project file, config, option, API key) · 3 partial: some shots failed
   4 failed · 5 project locked by another s2v · 130 interrupted (finished work is kept; rerun to continue)
 """

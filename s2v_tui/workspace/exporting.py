@@ -2,7 +2,8 @@
 
 Every file the draft uses is in the folder (`media/`): a clean picture per shot (the segment's picture
 without burned subtitles, encoded like a segment: the shot's exact frames, the project's size and
-fps), the shot's narration as the film mixes it, and the music. The folder is built beside the target
+fps), the shot's narration as the film mixes it, and the music. A picture an earlier export into the
+same folder made of the same segment is reused, not encoded again. The folder is built beside the target
 and swapped in whole, so a failed export leaves the previous one (or nothing); a target that holds
 anything but an earlier s2v export is refused before anything is written.
 """
@@ -26,6 +27,7 @@ from s2v_tui.engine import recipes
 from s2v_tui.media.fonts import cjk_font
 from s2v_tui.media.kenburns import MotionPlan, MotionRenderer
 from s2v_tui.media.segment import EncodeSettings, SegmentJob, SegmentSource, encode_segment
+from s2v_tui.storage.atomic import sha256_file
 from s2v_tui.storage.project_store import ProjectFolder
 from s2v_tui.workspace.jianying import MEDIA, DraftMedia, write_draft
 from s2v_tui.workspace.timeline import ShotSpan, Timeline, rendered_timeline
@@ -78,13 +80,35 @@ async def _picture(folder: ProjectFolder, span: ShotSpan, enc: EncodeSettings, o
     await encode_segment(job, workdir=workdir, on_progress=on_progress)
 
 
-async def _gather_media(folder: ProjectFolder, timeline: Timeline, enc: EncodeSettings, staging: Path,
-                        on_progress: Progress) -> DraftMedia:
+def _earlier_pictures(target: Path) -> dict[str, dict[str, str]]:
+    """The pictures an earlier export into `target` made: file name → the segment it shows, its sha256."""
+    try:
+        marker = json.loads((target / MARKER).read_text(encoding="utf-8"))
+        pictures = marker.get("pictures", {})
+        return {str(k): {"segment": str(v["segment"]), "sha256": str(v["sha256"])} for k, v in pictures.items()}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}
+
+
+def _reuse(earlier: Path, expected_sha: str, out: Path) -> bool:
+    """Link (else copy) an earlier export's picture of the same segment instead of encoding it again."""
+    if earlier.is_symlink() or not earlier.is_file() or sha256_file(earlier) != expected_sha:
+        return False
+    try:
+        os.link(earlier, out)
+    except OSError:
+        shutil.copyfile(earlier, out)
+    return True
+
+
+async def _gather_media(folder: ProjectFolder, timeline: Timeline, enc: EncodeSettings, staging: Path, target: Path,
+                        on_progress: Progress) -> tuple[DraftMedia, dict[str, dict[str, str]]]:
     media = staging / MEDIA
     media.mkdir(parents=True)
     workdir = staging / ".work"
     workdir.mkdir()
-    pictures, narrations = [], []
+    earlier = _earlier_pictures(target)
+    pictures, narrations, made = [], [], {}
     total = max(1, timeline.frames)
     for span in timeline.shots:
         done = span.start_frame / total
@@ -92,8 +116,13 @@ async def _gather_media(folder: ProjectFolder, timeline: Timeline, enc: EncodeSe
         def progress(fraction: float, done: float = done, span: ShotSpan = span) -> None:
             on_progress(done + fraction * span.frames / total, f"picture of {span.shot_id}")
 
-        pictures.append(f"{span.shot_id}.mp4")
-        await _picture(folder, span, enc, media / pictures[-1], workdir, progress)
+        name = f"{span.shot_id}.mp4"
+        before = earlier.get(name, {})
+        if before.get("segment") != span.segment.input_hash or not _reuse(target / MEDIA / name, before["sha256"],
+                                                                          media / name):
+            await _picture(folder, span, enc, media / name, workdir, progress)
+        pictures.append(name)
+        made[name] = {"segment": span.segment.input_hash, "sha256": sha256_file(media / name)}
         narrations.append(f"{span.shot_id}-narration.wav")
         shutil.copyfile(folder.resolve(span.narration_wav), media / narrations[-1])
     music = None
@@ -101,7 +130,7 @@ async def _gather_media(folder: ProjectFolder, timeline: Timeline, enc: EncodeSe
         music = f"music{timeline.music.suffix.lower()[:8]}"
         shutil.copyfile(timeline.music, media / music)
     shutil.rmtree(workdir)
-    return DraftMedia(staging, pictures, narrations, music)
+    return DraftMedia(staging, pictures, narrations, music), made
 
 
 def _swap_in(staging: Path, target: Path) -> None:
@@ -128,11 +157,11 @@ async def export_jianying(folder: ProjectFolder, project: Project, settings: Set
     staging = target.with_name(f".{target.name}.s2v-{uuid.uuid4().hex[:8]}")
     enc = recipes.encode_settings(project, settings.render)
     try:
-        media = await _gather_media(folder, timeline, enc, staging, on_progress or (lambda f, m: None))
+        media, pictures = await _gather_media(folder, timeline, enc, staging, target, on_progress or (lambda f, m: None))
         root = (media_root or str(target)).replace("\\", "/")
         draft = await asyncio.to_thread(write_draft, timeline, media, media_root=root, name=target.name)
         marker = {"project": project.id, "title": project.title, "exported_at": utcnow().isoformat(),
-                  "draft": draft.name, "media_root": root}
+                  "draft": draft.name, "media_root": root, "pictures": pictures}
         (staging / MARKER).write_text(json.dumps(marker, ensure_ascii=False, indent=1), encoding="utf-8")
         _swap_in(staging, target)
     finally:

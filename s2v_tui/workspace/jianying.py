@@ -85,7 +85,8 @@ def write_draft(timeline: Timeline, media: DraftMedia, *, media_root: str, name:
         return material
 
     for span, picture_file, voice_file in zip(timeline.shots, media.pictures, media.narrations, strict=True):
-        when = jy.Timerange(_us(timeline.seconds(span.start_frame)), _us(timeline.seconds(span.frames)))
+        start, end = (_us(timeline.seconds(f)) for f in (span.start_frame, span.start_frame + span.frames))
+        when = jy.Timerange(start, end - start)  # from frame numbers: neighbours meet to the microsecond
         video = _fits(jy.VideoMaterial(str(media.folder / MEDIA / picture_file)), when.duration, fps)
         script.add_segment(jy.VideoSegment(located(video, picture_file), when, volume=0.0), picture)
         voice = _fits(jy.AudioMaterial(str(media.folder / MEDIA / voice_file)), when.duration, fps)

@@ -20,7 +20,7 @@ from tests.conftest import STORY_ZH
 from tests.fakes.media import wav_bytes
 
 pytestmark = pytest.mark.e2e
-FPS = 10
+FPS = 30  # a frame is not a whole number of microseconds: placements must still meet exactly
 FRAME_US = 1_000_000 / FPS
 
 
@@ -138,3 +138,14 @@ def test_ducking_keyframes_follow_each_narration() -> None:
     assert points == [(0.0, 0.05), (0.0, 0.05), (1.0, 0.05), (1.4, 0.2), (1.98, 0.2), (2.0, 0.05), (2.5, 0.05),
                       (2.9, 0.2)]
     assert ducked_music_keyframes(3.0, 3.0, [(0.0, 1.0)], 0.2, 0.05) == []
+
+
+def test_a_re_export_reuses_the_pictures_of_unchanged_shots(rendered: Path, tmp_path: Path) -> None:
+    out = tmp_path / "draft"
+    assert main(["export", str(rendered), "--jianying", str(out)]) == 0
+    first = {p.name: p.stat().st_ino for p in (out / "media").glob("shot_*.mp4")}
+    (out / "media" / "shot_02.mp4").write_bytes(b"edited by hand")
+    assert main(["export", str(rendered), "--jianying", str(out)]) == 0
+    again = {p.name: p.stat().st_ino for p in (out / "media").glob("shot_*.mp4")}
+    assert again["shot_01.mp4"] == first["shot_01.mp4"] and again["shot_03.mp4"] == first["shot_03.mp4"]
+    assert probe(out / "media" / "shot_02.mp4").video  # made again: the file no longer was what was exported
