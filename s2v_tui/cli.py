@@ -23,7 +23,7 @@ from s2v_tui import __version__
 from s2v_tui.config import STAGES, load_settings
 from s2v_tui.domain.errors import BadInputError, ExitCode, S2VError
 
-EPILOG = """other commands (each has --help):
+EPILOG = """other commands:
   s2v doctor · s2v restore DIR · s2v take DIR [SHOT STAGE N] · s2v import DIR SHOT --keyframe|--clip|--voice FILE
   s2v export DIR --jianying OUT_DIR
 
