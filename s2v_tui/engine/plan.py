@@ -15,7 +15,7 @@ from s2v_tui.backends.registry import BackendSet
 from s2v_tui.config import Settings
 from s2v_tui.domain.errors import BadInputError
 from s2v_tui.domain.project import Project
-from s2v_tui.domain.shot import Asset, Stage, StageState, StageStatus
+from s2v_tui.domain.shot import Asset, Shot, Stage, StageState, StageStatus
 from s2v_tui.engine import recipes
 from s2v_tui.engine.takes import choice_key, intact, usable
 from s2v_tui.media.fonts import cjk_font
@@ -37,6 +37,16 @@ class Plan:
     to_build: dict[str, int] = field(default_factory=dict)
     cached: dict[str, int] = field(default_factory=dict)
     paid_calls: dict[str, int] = field(default_factory=dict)
+
+
+def _current(folder: ProjectFolder, shot: Shot, stage: Stage, input_hash: str | None,
+             key: str | None = None) -> Asset | None:
+    """The asset a run would use without building (`engine.takes.usable`), or one an interrupted run left
+    complete on disk (the run adopts it, so it is neither built nor paid for)."""
+    found = usable(folder, shot.stages[stage], input_hash, key)
+    if found is None and input_hash is not None:
+        found = folder.records.adoptable(shot.id, stage.value, input_hash, folder.asset_ok)
+    return found
 
 
 def _freshness(state: StageState, usable_asset: Asset | None) -> Freshness:
@@ -73,20 +83,20 @@ def make_plan(project: Project, folder: ProjectFolder, settings: Settings, backe
     segments: list[Asset] = []
     for shot in project.shots:
         states = shot.stages
-        kf = usable(folder, states[Stage.KEYFRAME], recipes.keyframe_hash(project, shot, backends.keyframe.info),
-                    choice_key(project, shot, Stage.KEYFRAME))
-        vo = usable(folder, states[Stage.VOICE], recipes.voice_hash(
+        kf = _current(folder, shot, Stage.KEYFRAME, recipes.keyframe_hash(project, shot, backends.keyframe.info),
+                      choice_key(project, shot, Stage.KEYFRAME))
+        vo = _current(folder, shot, Stage.VOICE, recipes.voice_hash(
             project, shot, backends.voice.info, project.voice.name, settings.render.sample_rate),
             choice_key(project, shot, Stage.VOICE))
         cl = seg = None
         if kf and vo:
             seconds = recipes.shot_seconds(shot, float(vo.meta.get("duration", 0)), settings.render)
             clip_hash = recipes.clip_hash(project, shot, backends.clip.info, kf, backends.clip.duration_for(seconds))
-            cl = usable(folder, states[Stage.CLIP], clip_hash, choice_key(project, shot, Stage.CLIP, kf))
+            cl = _current(folder, shot, Stage.CLIP, clip_hash, choice_key(project, shot, Stage.CLIP, kf))
             if cl:
                 seg_hash = recipes.segment_hash(project, shot, kf, cl, vo, enc.frames_for(seconds), enc,
                                                 cjk_font().family, settings.render.loudness_lufs)
-                seg = usable(folder, states[Stage.SEGMENT], seg_hash)
+                seg = _current(folder, shot, Stage.SEGMENT, seg_hash)
         row: dict[str, Freshness] = {
             stage.value: _freshness(states[stage], found)
             for stage, found in ((Stage.KEYFRAME, kf), (Stage.VOICE, vo), (Stage.CLIP, cl), (Stage.SEGMENT, seg))}
@@ -108,7 +118,9 @@ def make_plan(project: Project, folder: ProjectFolder, settings: Settings, backe
             music = None
         music_sha = sha256_file(music) if music else None
         final_hash = recipes.final_hash(project, segments, music_sha, settings.render)
-        plan.final = "fresh" if asset_valid(folder, project.render.state.asset, final_hash) else "stale"
+        adoptable = folder.records.adoptable("film", "final", final_hash, folder.asset_ok)
+        fresh = asset_valid(folder, project.render.state.asset, final_hash) or adoptable is not None
+        plan.final = "fresh" if fresh else "stale"
     elif project.render.state.asset is not None:
         plan.final = "stale"
     build["final"] += plan.final != "fresh"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from s2v_tui.config import Settings
+from s2v_tui.config import Settings, load_settings
 from s2v_tui.domain.events import RunFinished
 from s2v_tui.engine.engine import Engine
 from s2v_tui.storage.project_store import ProjectFolder
@@ -76,3 +76,16 @@ async def test_failing_polls_never_spend_the_paid_submits_retry_budget(tmp_path:
         await render(settings, tmp_path)
     assert len(ds.chaos.injected) >= 6  # every shot's polls were hit, several times
     assert len(ds.submits) == 2 * len(LINES)  # one image task and one video task per shot, never resubmitted
+
+
+async def test_pixverse_clips_under_thirty_percent_faults_are_each_generated_once(tmp_path: Path) -> None:
+    with CloudFakes(polls_to_finish=3) as fakes:
+        fakes.dashscope.llm_responses.append(storyboard_json(LINES))
+        fakes.pixverse.chaos = Chaos(rate=0.3, seed=3)  # upload, generate, result polls, the MP4 download
+        sections = fakes.sections()
+        sections["backends"]["clip"] = "pixverse"
+        sections["retry"] = {"attempts": 12, "base_delay": 0.01, "max_delay": 0.05, "download_attempts": 6}
+        await render(load_settings(**sections), tmp_path)
+        routes = {route for route, _ in fakes.pixverse.chaos.injected}
+    assert len(routes) >= 4, routes  # every route of the flow failed at least once
+    assert fakes.pixverse.jobs_created == len(LINES)  # the trace id made every retried generate the same job
