@@ -78,6 +78,8 @@ USER_BACKEND = "user"
 """`Asset.backend` of a file the user brought (`s2v import`): never made by s2v, never rebuilt by it."""
 MAX_TAKES = 50
 """A bound on takes per stage, so a hostile project.json cannot exhaust memory (the config keeps far fewer)."""
+MAX_TAKE_PROMPT = 4000
+"""A prompt built from a long detail, style and subject may be longer: a take keeps its start."""
 
 
 class Take(BaseModel):
@@ -86,7 +88,7 @@ class Take(BaseModel):
     number: int = Field(ge=1)
     """Stable within its shot and stage: take 3 stays take 3 when older takes are pruned."""
     asset: Asset
-    prompt: str | None = Field(default=None, max_length=4000)
+    prompt: str | None = Field(default=None, max_length=MAX_TAKE_PROMPT)
     """What it was made from, for people: the image prompt, the narration, the motion prompt — or, for
     a user's file, its original name."""
 

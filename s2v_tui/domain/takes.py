@@ -10,7 +10,7 @@ Pure data operations: the engine and the workspace layer decide when files are d
 from __future__ import annotations
 
 from s2v_tui.domain.errors import BadInputError
-from s2v_tui.domain.shot import USER_BACKEND, Asset, Pin, Shot, Stage, StageState, StageStatus, Take
+from s2v_tui.domain.shot import MAX_TAKE_PROMPT, USER_BACKEND, Asset, Pin, Shot, Stage, StageState, StageStatus, Take
 
 TAKE_STAGES = (Stage.KEYFRAME, Stage.VOICE, Stage.CLIP)
 """Stages whose results are kept as takes (a segment is derived: it is rebuilt, through the cache)."""
@@ -58,7 +58,7 @@ def add_take(state: StageState, asset: Asset, prompt: str | None, *, keep: int) 
     take = take_holding(state, asset)
     if take is None:
         number = max((t.number for t in state.takes), default=0) + 1
-        state.takes.append(Take(number=number, asset=asset, prompt=prompt))
+        state.takes.append(Take(number=number, asset=asset, prompt=prompt[:MAX_TAKE_PROMPT] if prompt else None))
     else:
         take.asset = asset
     state.asset = asset

@@ -38,8 +38,9 @@ def test_the_cap_prunes_the_oldest_takes_but_never_the_chosen_one() -> None:
     pruned = add_take(state, _asset(1), None, keep=2)  # re-adding the same file makes no new take
     assert [t.number for t in pruned] == [2]
     assert [t.number for t in state.takes] == [1, 3] and state.asset.path == _asset(1).path
-    pruned = add_take(state, _asset(4), None, keep=2)
+    pruned = add_take(state, _asset(4), "很长的提示" * 2000, keep=2)  # a prompt longer than a take keeps
     assert [t.number for t in pruned] == [1] and [t.number for t in state.takes] == [3, 4]
+    assert len(state.takes[-1].prompt) == 4000
 
 
 async def test_regenerating_keeps_the_previous_keyframe_and_choosing_it_rebuilds_only_segment_and_film(
