@@ -20,7 +20,7 @@ from s2v_tui.engine.cancel import CancelToken
 from s2v_tui.engine.engine import Engine
 from s2v_tui.reporters import HumanReporter, JsonReporter, Reporter
 from s2v_tui.workspace.opening import RunOptions, open_or_create
-from s2v_tui.workspace.outcome import exit_code
+from s2v_tui.workspace.outcome import error_exit_code, exit_code
 
 
 async def _run(target: Path, settings: Settings, reporter: Reporter, options: RunOptions) -> ExitCode:
@@ -64,7 +64,7 @@ def run_headless(target: Path, settings: Settings, *, json_lines: bool, options:
         code = asyncio.run(_run(target, settings, reporter, options))
     except S2VError as exc:
         reporter.error(exc)
-        return int(exc.exit_code)
+        return int(error_exit_code(exc))
     except KeyboardInterrupt:
         return int(ExitCode.INTERRUPTED)
     reporter.close()

@@ -28,6 +28,11 @@ class CameraMove(StrEnum):
     def english(self) -> str:
         return _ENGLISH[self]
 
+    def label(self, language: str) -> str:
+        """The move as a project in `language` shows it: the Chinese label for "zh", else English.
+        (The stored value is always the Chinese label, whatever the project's language.)"""
+        return self.value if language == "zh" else self.english
+
 
 _ENGLISH: dict[CameraMove, str] = {
     CameraMove.CRANE: "vertical crane",

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Collection, Coroutine
 from typing import Any, Literal, TypeVar
 
 from s2v_tui.backends.registry import BackendSet
-from s2v_tui.config import Settings
+from s2v_tui.config import STAGES, Settings
 from s2v_tui.domain.errors import BadInputError, S2VError
 from s2v_tui.domain.events import (
     ErrorInfo,
@@ -38,6 +38,7 @@ from s2v_tui.engine.lanes import Lanes, lane_widths
 from s2v_tui.engine.plan import make_plan, music_file
 from s2v_tui.engine.stages import StageError, StageRunner
 from s2v_tui.engine.storyboard import generate, storyboard_request
+from s2v_tui.preflight import missing_for_run
 from s2v_tui.storage.project_store import ProjectFolder
 
 T = TypeVar("T")
@@ -123,12 +124,13 @@ class Engine:
         status: RunStatus = "failed"
         final_path = srt_path = None
         duration = None
-        refused = self.refusal(project, shots, storyboard)
-        if refused is not None:  # refused before anything is written: the project stays exactly as it was
-            stage, info = refused[0], ErrorInfo.from_exception(refused[1])
-            run.emit(StageFailed(shot_id=None, stage=stage, error=info))
-            run.emit(RunFinished(status="failed", failures=[Failure(shot_id=None, stage=stage, error=info)],
-                                 seconds=round(time.monotonic() - started, 3)))
+        # Hashing assets to see which stages will run can take a moment on a big project: off the loop.
+        refused = await asyncio.to_thread(self.refusals, project, shots, storyboard)
+        if refused:  # refused before anything is written: the project stays exactly as it was
+            failures = [Failure(shot_id=None, stage=stage, error=ErrorInfo.from_exception(exc)) for stage, exc in refused]
+            for failure in failures:
+                run.emit(StageFailed(shot_id=None, stage=failure.stage, error=failure.error))
+            run.emit(RunFinished(status="failed", failures=failures, seconds=round(time.monotonic() - started, 3)))
             return
         try:
             self._reset_interrupted(project)
@@ -180,27 +182,32 @@ class Engine:
                                  failures=failures, built=dict(run.built), cached=dict(run.cached),
                                  paid_calls=dict(run.paid_calls), seconds=round(time.monotonic() - started, 3)))
 
-    def refusal(self, project: Project, shots: Collection[str] | None,
-                storyboard: StoryboardMode = "auto") -> tuple[StageName, S2VError] | None:
-        """Why a run must not start, found before it writes anything (links in the project's own folders,
-        a script with no words, unknown shot ids, music outside the project), and the stage it concerns."""
+    def refusals(self, project: Project, shots: Collection[str] | None,
+                 storyboard: StoryboardMode = "auto") -> list[tuple[StageName, S2VError]]:
+        """Why a run must not start, found before it writes anything, each with the stage it concerns:
+        links in the project's own folders, music outside the project, a script with no words, unknown
+        shot ids — and, for the stages this run will really call, a backend's missing key or server
+        (`preflight`), so ten shots do not fail ten times for one missing key."""
         try:
             self.folder.check_tree()
             music_file(project, self.folder)
         except S2VError as exc:
-            return "final", exc
-        try:
-            if storyboard == "regenerate" or (storyboard == "auto" and not project.shots):
+            return [("final", exc)]
+        if storyboard == "regenerate" or (storyboard == "auto" and not project.shots):
+            try:
                 storyboard_request(project)
-                return None
-        except S2VError as exc:
-            return "storyboard", exc
-        try:
-            if shots is not None:
-                self._select(project, shots)
-        except S2VError as exc:
-            return "final", exc
-        return None
+            except S2VError as exc:
+                return [("storyboard", exc)]
+            calls: set[str] = set(STAGES)  # a new storyboard: every shot will be made
+        else:
+            try:
+                selected = {shot.id for shot in self._select(project, shots)}
+            except S2VError as exc:
+                return [("final", exc)]
+            plan = make_plan(project, self.folder, self.settings, self.backends)
+            calls = {stage for shot_id, row in plan.shots.items() if shot_id in selected
+                     for stage, fresh in row.items() if fresh != "fresh"}
+        return [(missing.stage, missing.error()) for missing in missing_for_run(self.settings, calls)]  # type: ignore[misc]
 
     @staticmethod
     def _select(project: Project, shots: Collection[str] | None) -> list[Shot]:

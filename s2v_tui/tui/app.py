@@ -16,7 +16,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.clock import Clock
-from textual.notifications import SeverityLevel
+from textual.notifications import Notify, SeverityLevel
 from textual.worker import WorkerCancelled, WorkerFailed
 
 from s2v_tui.backends.registry import BackendSet
@@ -25,6 +25,7 @@ from s2v_tui.domain.errors import ProjectLockedError, S2VError
 from s2v_tui.storage.project_store import ProjectFolder
 from s2v_tui.tui.commands import StudioCommands
 from s2v_tui.tui.library import ProjectLibrary
+from s2v_tui.tui.run_checks import picked_backend_warning
 from s2v_tui.tui.screens.dialogs import ConfirmDialog, LockedDialog
 from s2v_tui.tui.screens.help import HelpScreen
 from s2v_tui.tui.screens.projects import ProjectsScreen
@@ -40,7 +41,7 @@ class S2VApp(App[int]):
 
     CSS_PATH = [STYLES / "app.tcss", STYLES / "studio.tcss", STYLES / "dialogs.tcss"]
     TITLE = "s2v"
-    COMMANDS = App.COMMANDS | {StudioCommands}
+    COMMANDS = {StudioCommands}  # it lists Textual's system commands too, after s2v's own
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", tooltip="Save and quit", priority=True, id="quit"),
         Binding("q", "quit", "Quit", tooltip="Save and quit (when no text field has focus)", id="quit-q"),
@@ -63,6 +64,8 @@ class S2VApp(App[int]):
         self.image_renderer: ImageRenderer = image_renderer
         self.show_time = show_time
         self.clock = clock
+        self.launch_dir = Path.cwd()
+        """Where s2v was started: relative paths the user types mean this folder, as in a shell."""
         self.library = ProjectLibrary(settings)
         self.session: StudioSession | None = None
 
@@ -176,6 +179,15 @@ class S2VApp(App[int]):
         `[backends]`, which Rich markup would swallow (screens pass markup=True; it is ignored)."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
+    def on_notify(self, event: Notify) -> None:
+        """One toast per problem: a notification with the text of one already shown replaces it, whatever
+        its title and severity (ten shots failing for the same missing key are one toast, not ten covering
+        the screen; the warning on picking a keyless backend becomes the refusal when R is pressed)."""
+        new = event.notification
+        for shown in list(self._notifications):
+            if shown is not new and shown.message == new.message:
+                self._unnotify(shown, refresh=False)
+
     def _error(self, what: str, exc: S2VError) -> None:
         self.notify(f"{exc.message}\n{exc.hint}" if exc.hint else exc.message, title=what, severity="error",
                     timeout=10)
@@ -229,8 +241,14 @@ class S2VApp(App[int]):
             self._error(f"cannot use {name} for {stage}", exc)
             return
         self.settings = settings
-        self.notify(f"{stage} now uses {name} (this session; set [backends] in config.toml to keep it)",
-                    timeout=4)
+        warning = picked_backend_warning(settings, [stage])
+        if warning:
+            # The same text as the refusal a render would get, so that one replaces this one.
+            self.notify(warning, title=f"{stage} now uses {name}, which cannot run yet", severity="warning",
+                        timeout=10)
+        else:
+            self.notify(f"{stage} now uses {name} (this session; set [backends] in config.toml to keep it)",
+                        timeout=4)
         if self.studio is not None:
             self.studio.schedule_plan(0)
 

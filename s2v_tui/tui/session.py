@@ -19,7 +19,7 @@ from s2v_tui.domain.camera import CameraMove
 from s2v_tui.domain.errors import BadInputError, ProjectLockedError
 from s2v_tui.domain.events import Event
 from s2v_tui.domain.project import Project, VideoFormat, VoiceSettings, detect_language
-from s2v_tui.domain.shot import Shot, Stage
+from s2v_tui.domain.shot import Shot, Stage, StageStatus
 from s2v_tui.domain.takes import regenerate
 from s2v_tui.engine import recipes
 from s2v_tui.engine.cancel import CancelToken
@@ -207,6 +207,19 @@ class StudioSession:
     async def plan(self) -> Plan:
         """Fresh/stale/missing per shot and stage (file hashing happens in a thread)."""
         return await asyncio.to_thread(make_plan, self.project, self.folder, self.settings, self.backends)
+
+    def note_final_freshness(self, plan: Plan) -> None:
+        """Keep the stored render status honest: a film older than its shots is "stale" (the projects
+        list reads it), and "done" again when the edits that made it stale are undone."""
+        state = self.project.render.state
+        if self.read_only or self.busy:
+            return
+        if plan.final == "stale" and state.status == StageStatus.DONE:
+            self.mark_dirty()
+            state.status = StageStatus.STALE
+        elif plan.final == "fresh" and state.status == StageStatus.STALE:
+            self.mark_dirty()
+            state.status = StageStatus.DONE
 
     def asset_path(self, shot_id: str, stage: Stage) -> Path | None:
         asset = self.project.shot(shot_id).stages[stage].asset

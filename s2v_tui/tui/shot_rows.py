@@ -60,6 +60,6 @@ def stage_status(shot: Shot, stage: Stage, plan: Plan | None, live: dict[tuple[s
 def shot_rows(project: Project, render: RenderSettings, plan: Plan | None,
               live: dict[tuple[str, str], str]) -> list[ShotRow]:
     return [ShotRow(shot_id=shot.id, sequence=shot.sequence, subject=shot.subject or shot.narration[:20],
-                    camera=shot.camera.english, duration=shot_length(shot, render), locked=shot.locked,
+                    camera=shot.camera.label(project.language), duration=shot_length(shot, render), locked=shot.locked,
                     statuses={stage.value: stage_status(shot, stage, plan, live) for stage in Stage})
             for shot in project.shots]

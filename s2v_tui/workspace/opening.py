@@ -8,15 +8,17 @@ refused run leaves every file as it was — and s2v never turns someone else's f
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from s2v_tui.config import Settings
-from s2v_tui.domain.errors import BadInputError, MediaError
+from s2v_tui.config import STAGES, Settings
+from s2v_tui.domain.errors import AuthError, BadInputError, ConfigError, MediaError
 from s2v_tui.domain.ids import slugify, validate_id
 from s2v_tui.domain.project import Language, MusicSettings, Project, VideoFormat, detect_language, parse_size
 from s2v_tui.engine.plan import music_file
 from s2v_tui.media.probe import verify_audio
+from s2v_tui.preflight import missing_for_run
 from s2v_tui.storage.atomic import atomic_output, sha256_file
 from s2v_tui.storage.project_store import ProjectFolder, ProjectStore
 from s2v_tui.workspace.stories import read_story, title_of
@@ -91,6 +93,18 @@ def import_music(folder: ProjectFolder, project: Project, source: Path) -> None:
     project.music = MusicSettings(path=relative, volume_db=project.music.volume_db, ducking=project.music.ducking)
 
 
+def refuse_missing_backends(settings: Settings, stages: Iterable[str] = STAGES) -> None:
+    """One error naming everything the chosen backends lack (keys, servers), before anything is made."""
+    missing = missing_for_run(settings, stages)
+    if not missing:
+        return
+    errors = [item.error() for item in missing]
+    if len(errors) == 1:
+        raise errors[0]
+    kind = AuthError if any(isinstance(e, AuthError) for e in errors) else ConfigError
+    raise kind("; ".join(e.message for e in errors), hint=" · ".join(dict.fromkeys(e.hint or "" for e in errors)))
+
+
 def _refuse_new_project_options(project: Project, options: RunOptions) -> None:
     given = {
         "--title": options.title is not None and options.title != project.title,
@@ -155,6 +169,7 @@ def open_or_create(target: Path, settings: Settings, options: RunOptions) -> tup
     if options.shots is not None:
         raise BadInputError("--shots needs an existing project (a new one has no shots yet)",
                             hint="run the story once, then pass its project folder with --shots")
+    refuse_missing_backends(settings)  # a new project calls every stage: say what is missing before creating it
     project = new_project(text, story=target, settings=settings, options=options)
     folder = ProjectStore(settings.projects_dir).create(project, out)
     if options.music is not None:

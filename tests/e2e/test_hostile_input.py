@@ -170,3 +170,24 @@ def test_the_store_itself_refuses_oversized_and_nested_files(tmp_path: Path) -> 
     folder.json_path.write_text("[" * 50_000)
     with pytest.raises(BadInputError):
         folder.load()
+
+
+def test_a_missing_key_is_said_once_per_stage_before_anything_is_made(tmp_path: Path, project: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    story = story_file(tmp_path, STORY_EN, "new.en.txt")
+    cloud = ["--backend", "keyframe=dashscope", "--backend", "clip=pixverse", "--size", "160x288"]
+    assert main(["--run", str(story), "--out", str(tmp_path / "new"), *cloud]) == 2
+    err = capsys.readouterr().err
+    assert "DASHSCOPE_API_KEY" in err and "PIXVERSE_API_KEY" in err and "--backend keyframe=offline" in err
+    assert not (tmp_path / "new").exists()
+    # An existing project: only the stages that would really run are checked, once, and nothing is written.
+    data = json.loads((project / "project.json").read_text())
+    data["shots"][0]["detail"] += " (edited)"  # the keyframe of one shot (and its clip, segment) must be remade
+    (project / "project.json").write_text(json.dumps(data))
+    before = (project / "project.json").read_bytes()
+    assert main(["--run", str(project), "--backend", "keyframe=dashscope"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("needs DASHSCOPE_API_KEY") <= 2 and "shot_0" not in err.split("error")[0]
+    assert (project / "project.json").read_bytes() == before
+    # The storyboard exists, so a keyless storyboard backend is never called and not asked for.
+    assert main(["--run", str(project), "--backend", "storyboard=dashscope", *FAKE[2:-2]]) == 0

@@ -118,3 +118,18 @@ async def run_job(pilot: Pilot[Any], studio: StudioScreen, *keys: str, timeout: 
     await wait_until(pilot, lambda: studio.tally is not before, timeout=5, what="the job to start")
     await wait_until(pilot, lambda: studio.job is None, timeout=timeout, what="the job to end")
     await pilot.pause()
+
+
+async def create_from_story(pilot: Pilot[Any], story: Path) -> StudioScreen:
+    """On the projects screen: `f`, type the story file's path, `enter`; returns the opened studio."""
+    from textual.widgets import Input
+
+    from s2v_tui.tui.screens.projects import ProjectsScreen
+
+    app = pilot.app
+    await wait_until(pilot, lambda: isinstance(app.screen, ProjectsScreen), what="the projects screen")
+    await pilot.press("f")
+    await wait_until(pilot, lambda: app.screen.query(Input), what="the file prompt")
+    app.screen.query_one(Input).value = str(story)
+    await pilot.press("enter")
+    return await open_studio(pilot)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.command import CommandPalette
 from textual.geometry import Region
 from textual.widgets import Input, TextArea
@@ -14,7 +15,7 @@ from s2v_tui.tui.screens.help import HelpScreen
 from s2v_tui.tui.screens.projects import ProjectsScreen
 from s2v_tui.tui.screens.studio import PANES, StudioScreen
 from tests.conftest import STORY_EN
-from tests.tui.conftest import open_studio, run_job, studio_app, studio_settings, wait_until
+from tests.tui.conftest import create_from_story, open_studio, run_job, studio_app, studio_settings, wait_until
 
 
 async def test_a_project_locked_by_another_s2v_is_explained_and_offered_read_only(rendered_project: Path) -> None:
@@ -106,7 +107,7 @@ async def test_single_letter_keys_are_text_inside_fields(rendered_project: Path)
     app = studio_app(project_dir=rendered_project)
     async with app.run_test(size=(160, 48)) as pilot:
         studio = await open_studio(pilot)
-        await pilot.press("1")  # script pane, cursor in the text
+        await pilot.press("1", "e")  # the script pane, then into its text
         before = studio.session.project.script
         await pilot.press("g", "R", "q", "d")
         assert studio.job is None and app.is_running and isinstance(app.screen, StudioScreen)
@@ -173,12 +174,7 @@ async def test_projects_screen_creates_renames_duplicates_and_deletes(tmp_path: 
     story.write_text(STORY_EN, encoding="utf-8")
     app = studio_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, ProjectsScreen), what="the projects screen")
-        await pilot.press("f")
-        await wait_until(pilot, lambda: isinstance(app.screen, PromptDialog), what="the file prompt")
-        app.screen.query_one(Input).value = str(story)
-        await pilot.press("enter")
-        studio = await open_studio(pilot)
+        studio = await create_from_story(pilot, story)
         assert studio.session.project.title == "Lamp" and studio.session.project.language == "en"
         await pilot.press("escape", "b")
         projects = app.screen
@@ -224,3 +220,56 @@ async def test_settings_apply_to_the_session_and_never_show_keys(rendered_projec
         assert studio.session.settings.backend_for("voice") == "offline"
         await wait_until(pilot, lambda: studio.plan is not None and studio.plan.final != "fresh",
                          what="the new fps to make the film stale")
+
+
+async def test_settings_say_where_values_are_kept_and_save_servers_to_config_toml(
+        rendered_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from textual.widgets import Select
+
+    from s2v_tui.config import load_settings
+    from s2v_tui.tui.screens.settings import SettingsScreen
+
+    config = tmp_path / "config.toml"
+    config.write_text("# hand-written\n[render]\nfps = 30\n", encoding="utf-8")
+    monkeypatch.setenv("S2V_CONFIG_FILE", str(config))
+    app = studio_app(studio_settings(dashscope={"api_key": "sk-very-secret-123456"}), rendered_project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        studio = await open_studio(pilot)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: isinstance(app.screen, SettingsScreen), what="the settings")
+        screen = app.screen
+        titles = " ".join(str(label.render()) for label in screen.query(".field-title"))
+        assert "saved in its project.json" in titles and f"saved to {config}" in titles
+        assert "backends — this session only" in titles
+        note = str(screen.query_one("#settings-note").render())
+        assert "project.json" in note and str(config) in note and "the rest lasts until you quit" in note
+        screen.query_one("#server-comfy-hosts", Input).value = "http://gpu1:8188, http://gpu2:8188/"
+        screen.query_one("#server-ollama-url", Input).value = "http://llm:11434"
+        screen.query_one("#server-dashscope-region", Select).value = "singapore"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is studio, what="the settings to close")
+        assert studio.session.settings.comfy.hosts == ["http://gpu1:8188", "http://gpu2:8188"]
+    text = config.read_text(encoding="utf-8")
+    assert text.startswith("# hand-written") and "sk-very-secret" not in text and "api_key" not in text
+    saved = load_settings()
+    assert saved.comfy.hosts == ["http://gpu1:8188", "http://gpu2:8188"] and saved.ollama.url == "http://llm:11434"
+    assert saved.dashscope.region == "singapore"
+
+
+async def test_the_palette_lists_s2v_commands_first_with_their_keys(rendered_project: Path) -> None:
+    from textual.command import CommandList
+
+    settings = studio_settings(keymap={"generate-storyboard": "ctrl+g"})
+    app = studio_app(settings, rendered_project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_studio(pilot)
+        await pilot.press("ctrl+p")
+        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
+        commands = app.screen.query_one(CommandList)
+        await wait_until(pilot, lambda: commands.option_count > 10, what="the commands")
+        shown = [str(commands.get_option_at_index(i).hit.prompt) for i in range(commands.option_count)]
+        assert shown[0].startswith("storyboard: generate") and shown[0].endswith("^g")  # remapped key
+        assert "render: all  R" in shown and "view: script pane  1" in shown
+        themes = [i for i, text in enumerate(shown) if text.startswith("app: theme")]
+        assert themes and themes[0] > shown.index("render: all  R")  # Textual's entries come after s2v's
+        assert not any(text in ("Quit", "Keys", "Theme") for text in shown)

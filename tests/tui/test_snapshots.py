@@ -21,6 +21,7 @@ from tests.conftest import STORY_EN
 from tests.tui.conftest import studio_app, studio_settings, wait_until, write_project
 
 SIZES = [(80, 24), (160, 48)]
+STUDIO_SIZES = [(60, 20), *SIZES]
 
 
 def _steady(app: Any) -> None:
@@ -45,7 +46,7 @@ async def _studio_ready(pilot: Pilot[Any]) -> None:
     await pilot.pause(0.2)
 
 
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("size", STUDIO_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_studio(snap_compare: Any, studio_snapshot_project: Path, size: tuple[int, int]) -> None:
     app = studio_app(project_dir=studio_snapshot_project)
     assert snap_compare(app, terminal_size=size, run_before=_studio_ready)
@@ -60,6 +61,31 @@ def test_studio_shot_form_at_80x24(snap_compare: Any, studio_snapshot_project: P
 
     app = studio_app(project_dir=studio_snapshot_project)
     assert snap_compare(app, terminal_size=(80, 24), run_before=show_form)
+
+
+def test_camera_dropdown_at_80x24(snap_compare: Any, studio_snapshot_project: Path) -> None:
+    """Chinese camera labels whole over the form (a label's edge once split a character into spaces)."""
+    async def open_dropdown(pilot: Pilot[Any]) -> None:
+        await _studio_ready(pilot)
+        await pilot.press("3")
+        pilot.app.screen.query_one("#field-camera").focus()
+        await pilot.press("enter")
+        _steady(pilot.app)
+        await pilot.pause(0.3)
+
+    app = studio_app(project_dir=studio_snapshot_project)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=open_dropdown)
+
+
+def test_render_pane_at_80x24(snap_compare: Any, studio_snapshot_project: Path) -> None:
+    """A reopened project shows what is built (the film was removed for the snapshot: "no final video")."""
+    async def render_pane(pilot: Pilot[Any]) -> None:
+        await _studio_ready(pilot)
+        await pilot.press("5")
+        await pilot.pause(0.3)
+
+    app = studio_app(project_dir=studio_snapshot_project)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=render_pane)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

@@ -11,6 +11,7 @@ import struct
 import subprocess
 import sys
 import termios
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -34,9 +35,9 @@ from s2v_tui.tui.engine_thread import EngineLoop
 from s2v_tui.tui.library import ProjectLibrary
 from s2v_tui.tui.previews import load_preview
 from s2v_tui.tui.session import StudioSession
+from s2v_tui.tui.shot_columns import clip_cells, fit
 from s2v_tui.tui.shot_rows import shot_rows
 from s2v_tui.tui.tally import RunTally
-from s2v_tui.tui.widgets.shot_list import clip_cells, fit
 from tests.conftest import STORY_EN
 from tests.tui.conftest import studio_settings
 
@@ -71,7 +72,16 @@ def test_cells_are_measured_in_terminal_columns() -> None:
     assert cell_len(fit("老人提着红灯笼走上山顶", 11)) == 11
 
 
-def test_library_creates_unique_ids_and_deletes_only_project_folders(tmp_path: Path) -> None:
+def test_library_creates_unique_ids_and_deletes_only_project_folders(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import s2v_tui.domain.ids as ids
+
+    class Frozen(datetime):  # both projects are made "in the same second", whatever the machine's load
+        @classmethod
+        def now(cls, tz: object = None) -> Frozen:  # type: ignore[override]
+            return cls(2026, 1, 2, 3, 4, 5)
+
+    monkeypatch.setattr(ids, "datetime", Frozen)
     settings = studio_settings(projects_dir=str(tmp_path / "projects"))
     library = ProjectLibrary(settings)
     story = tmp_path / "lamp.en.txt"

@@ -11,6 +11,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from s2v_tui.tui.widgets.fields import EDIT_HINT, FieldInput
+
 
 class ConfirmDialog(ModalScreen[bool]):
     """Ask a yes/no question; returns True for yes."""
@@ -44,7 +46,11 @@ class ConfirmDialog(ModalScreen[bool]):
 
 
 class PromptDialog(ModalScreen[str | None]):
-    """Ask for one line of text; returns it (enter) or None (escape)."""
+    """Ask for one line of text; returns it (enter) or None (escape).
+
+    A single-purpose dialog: the old value is selected, so typing replaces it and `→`/`end` keeps it;
+    the hint lists the editing keys (undo included).
+    """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog-cancel")]
 
@@ -52,21 +58,30 @@ class PromptDialog(ModalScreen[str | None]):
         super().__init__(classes="dialog")
         self.question, self.value, self.placeholder, self.hint = question, value, placeholder, hint
 
+    def make_input(self) -> Input:
+        return FieldInput(self.value, placeholder=self.placeholder, id="answer")
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-body"):
             yield Static(self.question, classes="dialog-question")
-            yield Input(self.value, placeholder=self.placeholder, id="answer")
-            yield Static(self.hint or "enter: OK · escape: cancel", classes="dialog-hint")
+            yield self.make_input()
+            yield Static("", id="dialog-error", classes="-warning")
+            yield Static(f"{self.hint or 'enter: OK · escape: cancel'}\n{EDIT_HINT}", classes="dialog-hint")
 
     def on_mount(self) -> None:
-        self.query_one("#answer", Input).focus()
+        answer = self.query_one("#answer", Input)
+        answer.focus()
+        answer.select_all()
 
     def action_cancel(self) -> None:
         self.dismiss(None)
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value)
+        self.submit(event.value)
+
+    def submit(self, value: str) -> None:
+        self.dismiss(value)
 
 
 class LockedDialog(ModalScreen[bool]):

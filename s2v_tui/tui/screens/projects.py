@@ -10,17 +10,30 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from textual import on, work
+from rich.cells import cell_len
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from s2v_tui.domain.errors import S2VError
-from s2v_tui.storage.project_store import ProjectSummary
+from s2v_tui.storage.project_store import ProjectFolder, ProjectSummary
 from s2v_tui.tui.library import ProjectLibrary
 from s2v_tui.tui.screens.dialogs import ConfirmDialog, PromptDialog
-from s2v_tui.tui.widgets.shot_list import clip_cells
+from s2v_tui.tui.screens.path_dialog import PathDialog
+from s2v_tui.tui.shot_columns import clip_cells
+from s2v_tui.tui.widgets.key_footer import FittedFooter
+from s2v_tui.tui.widgets.render_pane import set_text
+from s2v_tui.tui.widgets.too_small import TooSmall, too_small
+from s2v_tui.tui.words import fit_parts
+
+FIXED_COLUMNS = (("shots", "shots", 5), ("last render", "rendered", 16), ("status", "status", 8))
+WIDE = 80
+"""From this many columns the last-render time shows its year."""
+SHORT_TIME_EXAMPLE = "12-02 00:51"
+HINTS = ("enter open", "f new from file", "n blank", "e rename", "c duplicate", "d delete", "? keys")
+"""The hint line, most useful first; what does not fit the width is left out (`?` lists every key)."""
 
 
 class ProjectsScreen(Screen[None]):
@@ -45,21 +58,54 @@ class ProjectsScreen(Screen[None]):
         super().__init__()
         self.library = library
         self.summaries: list[ProjectSummary] = []
+        self._filled_width = 0
 
     def compose(self) -> ComposeResult:
         yield Static(f"[b]s2v[/] · projects in {self.library.settings.projects_dir}", id="title-bar")
         yield DataTable(id="projects", cursor_type="row", zebra_stripes=True)
         yield Static("", id="projects-empty")
-        yield Static("enter open · f new from a story file · n blank · e rename · c duplicate · d delete · "
-                     "? keys", id="status-line")
-        yield Footer(compact=True)
+        yield Static("", id="status-line")
+        yield FittedFooter()
+        yield TooSmall(id="too-small")
 
     def on_mount(self) -> None:
-        table = self.query_one("#projects", DataTable)
-        for label, key, width in (("title", "title", 28), ("shots", "shots", 5), ("last render", "rendered", 16),
-                                  ("status", "status", 8), ("folder", "id", 24)):
-            table.add_column(label, key=key, width=width)
         self.action_refresh()
+
+    def on_resize(self, event: events.Resize) -> None:
+        width, height = event.size
+        self.set_class(too_small(width, height), "-too-small")
+        self.query_one(TooSmall).show_size(width, height)
+        set_text(self.query_one("#status-line", Static), fit_parts(HINTS, width - 2))
+        if width != self._filled_width:
+            self._fill()
+
+    def _column_widths(self, width: int) -> dict[str, int]:
+        """Title and folder share what the fixed columns leave (each column has a cell of padding per side)."""
+        fixed = {key: cells for _, key, cells in FIXED_COLUMNS}
+        if width < WIDE:
+            fixed["rendered"] = len(SHORT_TIME_EXAMPLE)
+        rest = width - sum(fixed.values()) - 2 * (len(fixed) + 2) - 2  # 2: room for a vertical scrollbar
+        longest = max([8, *(cell_len(item.title) for item in self.summaries)])
+        title = max(8, min(longest, rest * 2 // 5))
+        return {"title": title, **fixed, "id": max(6, rest - title)}
+
+    def _fill(self, select: str | None = None) -> None:
+        """(Re)build the table at the current width, keeping the cursor on the same project."""
+        table = self.query_one("#projects", DataTable)
+        keep = select or (self.selected.path.name if self.selected else None)
+        self._filled_width = self.size.width
+        widths = self._column_widths(self.size.width)
+        table.clear(columns=True)
+        for label, key in (("title", "title"), *((label, key) for label, key, _ in FIXED_COLUMNS), ("folder", "id")):
+            table.add_column(label, key=key, width=widths[key])
+        for item in self.summaries:
+            time_format = "%Y-%m-%d %H:%M" if self.size.width >= WIDE else "%m-%d %H:%M"
+            when = item.rendered_at.astimezone().strftime(time_format) if item.rendered_at else "—"
+            table.add_row(clip_cells(item.title, widths["title"]), str(item.shots), when, item.status,
+                          clip_cells(item.path.name, widths["id"]), key=item.path.name)
+        names = [item.path.name for item in self.summaries]
+        if keep in names:
+            table.move_cursor(row=names.index(keep))
 
     @property
     def selected(self) -> ProjectSummary | None:
@@ -80,14 +126,7 @@ class ProjectsScreen(Screen[None]):
             return
         self.summaries = summaries
         table = self.query_one("#projects", DataTable)
-        table.clear()
-        for item in summaries:
-            when = item.rendered_at.astimezone().strftime("%Y-%m-%d %H:%M") if item.rendered_at else "—"
-            table.add_row(clip_cells(item.title, 28), str(item.shots), when, item.status,
-                          clip_cells(item.path.name, 24), key=item.path.name)
-        names = [item.path.name for item in summaries]
-        if select in names:
-            table.move_cursor(row=names.index(select))
+        self._fill(select)
         empty = self.query_one("#projects-empty", Static)
         empty.display = not summaries
         empty.update("No projects yet.\n\n  f  start from a story file (for example examples/lantern.zh.txt)\n"
@@ -113,12 +152,16 @@ class ProjectsScreen(Screen[None]):
         self.action_open()
 
     def action_new_from_file(self) -> None:
-        self.app.push_screen(PromptDialog("New project from a story file (UTF-8 text):",
-                                          placeholder="path/to/story.txt"), self._create_from_file)
+        async def create(path: Path) -> ProjectFolder:
+            return await asyncio.to_thread(self.library.create_from_script, path)
 
-    def _create_from_file(self, path: str | None) -> None:
-        if path and path.strip():
-            self.create(lambda: self.library.create_from_script(Path(path.strip())), "new project")
+        def created(folder: ProjectFolder | None) -> None:
+            if folder is not None:
+                self.app.open_created(folder)  # type: ignore[attr-defined]
+
+        self.app.push_screen(PathDialog("New project from a story file (UTF-8 text):",
+                                        base=self.app.launch_dir,  # type: ignore[attr-defined]
+                                        accept=create, placeholder="path/to/story.txt"), created)
 
     def action_new_blank(self) -> None:
         self.app.push_screen(PromptDialog("Title of the new project:", placeholder="The lighthouse"),

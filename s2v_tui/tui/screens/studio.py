@@ -20,7 +20,7 @@ from textual.containers import Container
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Static
+from textual.widgets import Input, Static, TextArea
 
 from s2v_tui.domain.errors import S2VError
 from s2v_tui.domain.shot import Stage
@@ -30,19 +30,23 @@ from s2v_tui.tui.screens.studio_jobs import JobsMixin
 from s2v_tui.tui.screens.studio_takes import TakesMixin
 from s2v_tui.tui.session import StudioSession
 from s2v_tui.tui.shot_rows import shot_rows
-from s2v_tui.tui.tally import plan_summary
+from s2v_tui.tui.tally import plan_summary, plan_tally
+from s2v_tui.tui.widgets.key_footer import FittedFooter
 from s2v_tui.tui.widgets.keyframe_preview import ImageRenderer, KeyframePreview
 from s2v_tui.tui.widgets.progress_log import LogEntry, ProgressLog
 from s2v_tui.tui.widgets.render_pane import RenderPane, set_text
 from s2v_tui.tui.widgets.script_editor import ScriptEditor
 from s2v_tui.tui.widgets.shot_detail import ShotDetail
 from s2v_tui.tui.widgets.shot_list import ShotList
+from s2v_tui.tui.widgets.too_small import TooSmall, too_small
+from s2v_tui.tui.words import plural
 
 PANES = (("script", "Script"), ("shots", "Shots"), ("detail", "Shot"), ("preview", "Preview"),
          ("render", "Render"), ("log", "Log"))
-PANE_FOCUS = {"script": "#script-text", "shots": "#pane-shots", "detail": "#field-subject",
+PANE_FOCUS = {"script": "#pane-script", "shots": "#pane-shots", "detail": "#pane-detail",
               "preview": "#pane-preview", "render": "#play", "log": "#log-lines"}
-"""What gets focus when a pane is chosen with its number key."""
+"""What gets focus when a pane is chosen with its number key: never a text field (keys stay commands;
+`enter`/`e` enters a field on purpose)."""
 NARROW = (120, 34)
 """Below this many columns or rows the studio shows one pane at a time."""
 AUTOSAVE_SECONDS = 0.5
@@ -72,13 +76,21 @@ class StudioScreen(ActionsMixin, JobsMixin, TakesMixin, Screen[None]):
         Binding("shift+down", "move_shot(1)", "Move down", show=False, id="move-shot-down"),
         Binding("slash", "filter_log", "Filter log", show=False, id="filter-log"),
         Binding("c", "copy_error", "Copy error", show=False, id="copy-error"),
-        Binding("o", "open_folder", "Open folder", show=False, id="open-folder"),
-        Binding("p", "play", "Play", show=False, id="play"),
+        Binding("o", "open_folder", "Open folder", show=False, tooltip="Open the project folder (its path goes "
+                "to the log and the clipboard)", id="open-folder"),
+        Binding("p", "play", "Play", show=False, tooltip="Play the final video (no player: its path goes to the "
+                "log and the clipboard)", id="play"),
+        Binding("y", "copy_path", "Copy path", show=False, tooltip="Copy the final video's path (else the "
+                "project folder's)", id="copy-path"),
         Binding("s", "settings", "Settings", show=False, id="settings"),
         Binding("b", "back", "Projects", show=False, id="back-to-projects"),
         *(Binding(str(i), f"show_pane('{name}')", f"{title} pane", show=False, id=f"pane-{name}")
           for i, (name, title) in enumerate(PANES, start=1)),
     ]
+
+    HELP_PANES = (("in the shot list", [b for b in ShotList.BINDINGS if "cursor" not in b.action]),  # type: ignore[union-attr]
+                  ("in the script pane", ScriptEditor.BINDINGS), ("in the shot pane", ShotDetail.BINDINGS))
+    """Keys of the panes themselves, for the `?` screen."""
 
     def __init__(self, session: StudioSession, *, image_renderer: ImageRenderer = "auto",
                  show_time: bool = True, clock: Clock | None = None) -> None:
@@ -104,19 +116,19 @@ class StudioScreen(ActionsMixin, JobsMixin, TakesMixin, Screen[None]):
         with Container(id="panes"):
             yield ScriptEditor(self.session.project.script, read_only=read_only, id="pane-script")
             yield ShotList(id="pane-shots")
-            yield ShotDetail(id="pane-detail")
+            yield ShotDetail(id="pane-detail", language=self.session.project.language)
             yield KeyframePreview(renderer=self.image_renderer, id="pane-preview")
             yield RenderPane(id="pane-render", clock=self.clock)
             yield ProgressLog(id="pane-log", show_time=self.show_time)
         yield Static("", id="status-line")
-        yield Footer(compact=True)
+        yield FittedFooter()
+        yield TooSmall(id="too-small")
 
     def on_mount(self) -> None:
         self._apply_size(self.app.size.width, self.app.size.height)
         self.refresh_rows()
         self.update_title()
         self.update_status()
-        self.query_one(RenderPane).show_tally(self.tally)
         self.show_selected()
         self.set_interval(AUTOSAVE_SECONDS, self.autosave)
         self.refresh_plan()
@@ -128,6 +140,12 @@ class StudioScreen(ActionsMixin, JobsMixin, TakesMixin, Screen[None]):
         self._apply_size(event.size.width, event.size.height)
 
     def _apply_size(self, width: int, height: int) -> None:
+        small = too_small(width, height)
+        self.set_class(small, "-too-small")
+        if small:
+            self.query_one(TooSmall).show_size(width, height)
+        elif self.is_mounted:
+            self.update_status()
         narrow = width < NARROW[0] or height < NARROW[1]
         if narrow != self.has_class("-narrow"):
             self.set_class(narrow, "-narrow")
@@ -188,7 +206,7 @@ class StudioScreen(ActionsMixin, JobsMixin, TakesMixin, Screen[None]):
         flags = " · [b red]read-only[/]" if self.session.read_only else ""
         state = "unsaved" if self.session.dirty else "saved"
         set_text(self.query_one("#title-bar", Static),
-                 f"[b]s2v[/] · {project.title} · {len(project.shots)} shots · {project.format.label} · {state}{flags}")
+                 f"[b]s2v[/] · {project.title} · {plural(len(project.shots), 'shot')} · {project.format.label} · {state}{flags}")
 
     def show_selected(self) -> None:
         shot_id = self.selected_shot
@@ -199,7 +217,7 @@ class StudioScreen(ActionsMixin, JobsMixin, TakesMixin, Screen[None]):
             self.load_preview(None)
             return
         shot = self.session.project.shot(shot_id)
-        detail.show(shot, prompt=self.session.image_prompt(shot_id),
+        detail.show(shot, language=self.session.project.language, prompt=self.session.image_prompt(shot_id),
                     warning=self.session.narration_warning(shot.narration), read_only=not self.editable)
         self.load_preview(shot_id)
 
@@ -229,7 +247,7 @@ class StudioScreen(ActionsMixin, JobsMixin, TakesMixin, Screen[None]):
             await preview_pane.show(None)
             return
         preview = await self.session.preview(shot.id)
-        await preview_pane.show(preview, caption=f"shot {shot.sequence} · {shot.camera.english}")
+        await preview_pane.show(preview, caption=f"shot {shot.sequence} · {shot.camera.label(self.session.project.language)}")
         self._preview_key = key
 
     def schedule_plan(self, delay: float = 0.4) -> None:
@@ -248,9 +266,19 @@ class StudioScreen(ActionsMixin, JobsMixin, TakesMixin, Screen[None]):
             self.log_line("warning", f"could not check what is up to date: {exc}")
             return
         self.plan = plan
+        self.session.note_final_freshness(plan)
         self.refresh_rows()
-        self.query_one(RenderPane).show_plan(plan_summary(plan))
-        self.query_one(RenderPane).show_final(await self.session.final_info())
+        self.show_idle()
+        pane = self.query_one(RenderPane)
+        pane.show_plan(plan_summary(plan))
+        pane.show_final(await self.session.final_info(), stale=plan.final == "stale")
+
+    def show_idle(self) -> None:
+        """Nothing runs: the bars show how much of the project is up to date, under the last job's result."""
+        if self.job is None and self.plan is not None:
+            tally = plan_tally(self.plan)
+            tally.note = self.last_headline
+            self.query_one(RenderPane).show_tally(tally)
 
     async def autosave(self) -> None:
         if self.session.dirty and not self.session.read_only and not self._saving:
@@ -263,8 +291,9 @@ class StudioScreen(ActionsMixin, JobsMixin, TakesMixin, Screen[None]):
                 self._saving = False
         self.update_title()
 
-    def log_line(self, level: str, text: str, shot_id: str | None = None, when: Any = None) -> None:
-        self.query_one(ProgressLog).add(LogEntry(when, level, text, shot_id))  # type: ignore[arg-type]
+    def log_line(self, level: str, text: str, shot_id: str | None = None, when: Any = None, *,
+                 wrap: bool = True) -> None:
+        self.query_one(ProgressLog).add(LogEntry(when, level, text, shot_id, wrap))  # type: ignore[arg-type]
 
     def report_error(self, what: str, exc: BaseException | str, hint: str | None = None) -> None:
         """An error the user must see: a notification plus a log line that says what to do."""
@@ -277,6 +306,22 @@ class StudioScreen(ActionsMixin, JobsMixin, TakesMixin, Screen[None]):
     @on(ShotList.Selected)
     def _shot_selected(self, event: ShotList.Selected) -> None:
         self.show_selected()
+
+    @on(ShotList.Opened)
+    def _shot_opened(self, event: ShotList.Opened) -> None:
+        self.show_pane("detail", focus=False)
+        self.query_one(ShotDetail).action_edit()
+
+    def leave_field(self) -> bool:
+        """If a text field has focus, give focus back to its pane (keys are commands again)."""
+        focused = self.app.focused
+        if not isinstance(focused, Input | TextArea):
+            return False
+        pane = next((node for node in focused.ancestors if (getattr(node, "id", None) or "").startswith("pane-")),
+                    None)
+        name = pane.id.removeprefix("pane-") if pane is not None and pane.id else self.active_pane  # type: ignore[union-attr]
+        self.query_one(PANE_FOCUS.get(name, "#pane-shots")).focus()
+        return True
 
     @on(ScriptEditor.Changed)
     def _script_changed(self, event: ScriptEditor.Changed) -> None:

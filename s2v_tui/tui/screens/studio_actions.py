@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from s2v_tui.domain.shot import Stage
+from s2v_tui.tui.run_checks import stages_to_call
 from s2v_tui.tui.screens.dialogs import ConfirmDialog, PromptDialog
 from s2v_tui.tui.widgets.progress_log import ProgressLog
+from s2v_tui.tui.words import plural
 
 if TYPE_CHECKING:
     from s2v_tui.tui.screens.studio import StudioScreen
@@ -33,13 +35,17 @@ class ActionsMixin:
             self.notify("write or paste the story in the script pane first", severity="warning")
             self.show_pane("script")
             return
+        if not self.ready_to_run("storyboard", ("storyboard",)):
+            return
         shots = self.session.project.shots
         if not shots:
             self.start_storyboard()
             return
         locked = sum(shot.locked for shot in shots)
-        question = (f"Regenerate the storyboard? {len(shots) - locked} unlocked shot(s) will be replaced"
-                    + (f"; {locked} locked shot(s) are kept." if locked else ". Lock shots (l) to keep them."))
+        unlocked = len(shots) - locked
+        question = (f"Regenerate the storyboard? {plural(unlocked, 'unlocked shot')} will be replaced"
+                    + (f"; {plural(locked, 'locked shot')} {'is' if locked == 1 else 'are'} kept." if locked
+                       else ". Lock shots (l) to keep them."))
         self.app.push_screen(ConfirmDialog(question, yes="Regenerate"),
                              lambda yes: self.start_storyboard() if yes else None)
 
@@ -50,9 +56,12 @@ class ActionsMixin:
                 self.notify("select a shot first", severity="warning")
             return
         shot = self.session.project.shot(shot_id)
+        job = f"regenerate {stage} of shot {shot.sequence}"
+        if not self.ready_to_run(job, stages_to_call(self.plan, shot_id=shot_id, regenerate=stage)):
+            return
         if stage == "clip":
             self.session.request_regenerate(shot_id, Stage.CLIP)
-            self.start_shot_job(shot_id, f"regenerate clip of shot {shot.sequence}")
+            self.start_shot_job(shot_id, job)
             return
 
         def answered(text: str | None) -> None:
@@ -61,7 +70,7 @@ class ActionsMixin:
             new_detail = text if text.strip() and text.strip() != shot.detail else None
             self.session.request_regenerate(shot_id, Stage.KEYFRAME, new_detail)
             self.show_selected()
-            self.start_shot_job(shot_id, f"regenerate keyframe of shot {shot.sequence}")
+            self.start_shot_job(shot_id, job)
 
         self.app.push_screen(PromptDialog(
             f"Regenerate the keyframe of shot {shot.sequence} ({shot.subject}).\nChange the detail if you like:",

@@ -1,7 +1,8 @@
 """The progress log: every engine message, filterable to all / this shot / errors and by text.
 
 Entries are kept (bounded) so changing the filter redraws from memory; nothing is re-read from disk.
-The last error's full text is kept for "copy last error".
+The last error's full text is kept for "copy last error". Paths are written unwrapped (the log scrolls
+sideways) so a terminal selection copies them whole.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.widgets import Input, RichLog, Select
+
+from s2v_tui.tui.widgets.fields import FieldInput
 
 Level = Literal["debug", "info", "warning", "error"]
 FilterMode = Literal["all", "shot", "errors"]
@@ -33,6 +36,8 @@ class LogEntry:
     level: Level
     text: str
     shot_id: str | None = None
+    wrap: bool = True
+    """False for paths: one line (the log scrolls sideways) so a terminal selection copies it whole."""
 
 
 class ProgressLog(Vertical):
@@ -54,7 +59,7 @@ class ProgressLog(Vertical):
         with Horizontal(classes="toolbar"):
             yield Select([("all", "all"), ("this shot", "shot"), ("errors", "errors")], value="all",
                          allow_blank=False, compact=True, id="log-mode")
-            yield Input(placeholder="/ filter text", compact=True, id="log-filter")
+            yield FieldInput(placeholder="/ filter text", compact=True, id="log-filter")
         yield RichLog(id="log-lines", wrap=True, max_lines=MAX_ENTRIES, markup=False, min_width=20)
 
     def _matches(self, entry: LogEntry) -> bool:
@@ -71,6 +76,7 @@ class ProgressLog(Vertical):
         if entry.shot_id:
             line.append(f"{entry.shot_id} ", style="cyan")
         line.append(entry.text, style=LEVEL_STYLE[entry.level])
+        line.no_wrap = not entry.wrap
         return line
 
     def add(self, entry: LogEntry) -> None:
@@ -94,7 +100,10 @@ class ProgressLog(Vertical):
     def _write(self, lines: RichLog, entry: LogEntry) -> None:
         # RichLog measures text against the console width (80 headless), so wrap to the pane ourselves.
         width = lines.scrollable_content_region.width
-        lines.write(self._line(entry), width=width if width > 10 else None)
+        line = self._line(entry)
+        if not entry.wrap:
+            width = max(width, line.cell_len)
+        lines.write(line, width=width if width > 10 else None)
 
     def redraw(self) -> None:
         self._pending.clear()

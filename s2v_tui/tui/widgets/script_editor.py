@@ -2,7 +2,8 @@
 "generate storyboard" button.
 
 Typing posts `ScriptEditor.Changed`; the button posts `ScriptEditor.GenerateRequested`. The screen
-owns what either means (save, confirm, run).
+owns what either means (save, confirm, run). Choosing the pane focuses the editor itself, not its
+text: `enter`/`e` starts typing, `escape` stops, so a key meant as a command never lands in the story.
 """
 
 from __future__ import annotations
@@ -10,13 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Static, TextArea
 
+from s2v_tui.tui.widgets.fields import FieldArea
 
-class ScriptEditor(Vertical):
+
+class ScriptEditor(Vertical, can_focus=True):
     """A `TextArea` for the story plus its toolbar."""
+
+    BINDINGS = [Binding("enter,e", "edit", "Edit", tooltip="Type in the story (escape stops)", id="script-edit")]
 
     @dataclass
     class Changed(Message):
@@ -48,7 +54,7 @@ class ScriptEditor(Vertical):
         with Horizontal(classes="toolbar"):
             yield Static("", id="script-stats")
             yield Button("Generate storyboard", id="generate", compact=True, disabled=self._read_only)
-        yield TextArea(self._initial, id="script-text", soft_wrap=True, read_only=self._read_only,
+        yield FieldArea(self._initial, id="script-text", soft_wrap=True, read_only=self._read_only,
                        placeholder="Write or paste the story here. Blank lines or --- separate scenes.")
 
     def on_mount(self) -> None:
@@ -60,6 +66,9 @@ class ScriptEditor(Vertical):
         if text.read_only != read_only:
             text.read_only = read_only
         self.query_one("#generate", Button).disabled = read_only
+
+    def action_edit(self) -> None:
+        self.query_one("#script-text", TextArea).focus()
 
     @property
     def text(self) -> str:

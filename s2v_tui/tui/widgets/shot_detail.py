@@ -11,18 +11,30 @@ from dataclasses import dataclass
 from typing import Any
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Label, Select, Static, TextArea
 
 from s2v_tui.domain.camera import CameraMove
 from s2v_tui.domain.shot import Shot
+from s2v_tui.tui.widgets.fields import FieldArea, FieldInput
 
-CAMERA_OPTIONS = [(f"{move.english} · {move.value}", move) for move in CameraMove]
+
+def camera_options(language: str) -> list[tuple[str, CameraMove]]:
+    """The dropdown's entries in the project's language (the stored value stays the Chinese label)."""
+    return [(move.label(language), move) for move in CameraMove]
 
 
 class ShotDetail(VerticalScroll):
-    """Edit one shot. Empty (with a hint) until `show` is called."""
+    """Edit one shot. Empty (with a hint) until `show` is called.
+
+    Choosing the pane focuses the form itself, not a field: keys stay commands until `enter`/`e`
+    enters the first field (cursor at the end, nothing selected) and `escape` leaves it.
+    """
+
+    BINDINGS = [Binding("enter,e", "edit", "Edit", tooltip="Edit the shot's fields (escape leaves them)",
+                        id="shot-edit")]
 
     @dataclass
     class FieldChanged(Message):
@@ -37,8 +49,9 @@ class ShotDetail(VerticalScroll):
         def control(self) -> ShotDetail:
             return self.detail
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, language: str = "en") -> None:
         super().__init__(id=id)
+        self.language = language
         self.shot_id: str | None = None
         self._prompt = ""
 
@@ -46,25 +59,28 @@ class ShotDetail(VerticalScroll):
         yield Static("no shot selected — generate a storyboard (g) or insert a shot (n)", id="detail-empty")
         with Horizontal(classes="field-row"):
             yield Label("subject", classes="field-label")
-            yield Input(id="field-subject", compact=True, placeholder="who or what the shot shows")
-        with Horizontal(classes="field-row"):
-            yield Label("camera", classes="field-label")
-            yield Select(CAMERA_OPTIONS, id="field-camera", compact=True, allow_blank=False,
-                         value=CameraMove.PUSH_IN)
+            yield FieldInput(id="field-subject", compact=True, placeholder="who or what the shot shows")
         with Horizontal(classes="field-row"):
             yield Label("tone", classes="field-label")
-            yield Input(id="field-tone", compact=True, placeholder="e.g. calm, warm")
+            yield FieldInput(id="field-tone", compact=True, placeholder="e.g. calm, warm")
             yield Label("secs", classes="field-label -short")
-            yield Input(id="field-duration", compact=True, placeholder="auto", classes="-short")
+            yield FieldInput(id="field-duration", compact=True, placeholder="auto", classes="-short")
+        # The camera row comes last of the one-line rows: its dropdown opens over full-width rows only.
+        # Where the open list crosses the edge of a narrower widget below it, Textual's compositor
+        # splits a CJK character there into two spaces (`围绕主  拍摄`).
+        with Horizontal(classes="field-row"):
+            yield Label("camera", classes="field-label")
+            yield Select(camera_options(self.language), id="field-camera", compact=True, allow_blank=False,
+                         value=CameraMove.PUSH_IN)
         yield Label("detail (what the picture shows)", classes="field-title")
-        yield TextArea(id="field-detail", soft_wrap=True, compact=True, classes="-multiline")
+        yield FieldArea(id="field-detail", soft_wrap=True, compact=True, classes="-multiline")
         yield Label("narration (spoken and subtitled)", classes="field-title")
-        yield TextArea(id="field-narration", soft_wrap=True, compact=True, classes="-multiline")
+        yield FieldArea(id="field-narration", soft_wrap=True, compact=True, classes="-multiline")
         yield Static("", id="narration-warning", classes="-warning")
         yield Label("prompt that will be sent", classes="field-title")
         yield Static("", id="prompt-preview")
 
-    def show(self, shot: Shot | None, *, prompt: str = "", warning: str | None = None,
+    def show(self, shot: Shot | None, *, language: str | None = None, prompt: str = "", warning: str | None = None,
              read_only: bool = False) -> None:
         """Fill the form with `shot` (None clears it) without posting `FieldChanged`."""
         self.shot_id = shot.id if shot else None
@@ -72,6 +88,9 @@ class ShotDetail(VerticalScroll):
         if shot is None:
             return
         with self.prevent(Input.Changed, TextArea.Changed, Select.Changed):
+            if language is not None and language != self.language:
+                self.language = language
+                self.query_one("#field-camera", Select).set_options(camera_options(language))
             self._set_input("#field-subject", shot.subject)
             self._set_input("#field-tone", shot.tone)
             self._set_input("#field-duration", "" if shot.duration is None else f"{shot.duration:g}")
@@ -92,10 +111,19 @@ class ShotDetail(VerticalScroll):
             elif widget.disabled != read_only:
                 widget.disabled = read_only
 
+    def action_edit(self) -> None:
+        """Enter the first field with the cursor at the end of its text (nothing selected)."""
+        if self.shot_id is None:
+            return
+        subject = self.query_one("#field-subject", FieldInput)
+        if not subject.disabled:
+            subject.focus()
+            subject.action_end()
+
     def _set_input(self, selector: str, value: str) -> None:
-        widget = self.query_one(selector, Input)
+        widget = self.query_one(selector, FieldInput)
         if widget.value != value:
-            widget.value = value
+            widget.load(value)
 
     def _set_text(self, selector: str, value: str) -> None:
         widget = self.query_one(selector, TextArea)

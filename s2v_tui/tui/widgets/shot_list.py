@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -23,45 +22,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from s2v_tui.tui.shot_columns import STAGE_COLUMNS, Columns, fit, layout, status_look
 from s2v_tui.tui.shot_rows import ShotRow
-
-STAGE_COLUMNS = (("keyframe", "key"), ("voice", "voice"), ("clip", "clip"), ("segment", "seg"))
-FIXED_COLUMNS = (("#", 3), ("camera", 11), ("len", 5), *((label, 5) for _, label in STAGE_COLUMNS), ("L", 1))
-MIN_SUBJECT = 18
-STATUS_LOOK = {
-    "pending": ("·", Style(dim=True)),
-    "done": ("done", Style(color="green")),
-    "failed": ("FAIL", Style(color="red", bold=True)),
-    "stale": ("stale", Style(color="yellow")),
-    "skipped": ("skip", Style(dim=True)),
-}
-
-
-def clip_cells(text: str, cells: int) -> str:
-    """Cut `text` to at most `cells` terminal cells (CJK characters take two), with an ellipsis."""
-    text = " ".join(text.split())
-    if cell_len(text) <= cells:
-        return text
-    out, used = [], 0
-    for ch in text:
-        width = cell_len(ch)
-        if used + width > cells - 1:
-            break
-        out.append(ch)
-        used += width
-    return "".join(out) + "…"
-
-
-def fit(text: str, cells: int) -> str:
-    """`text` clipped and padded to exactly `cells` cells."""
-    text = clip_cells(text, cells)
-    return text + " " * (cells - cell_len(text))
-
-
-def status_look(status: str) -> tuple[str, Style]:
-    if status.startswith("running"):
-        return f"{status.partition(':')[2] or '0':>3}%", Style(color="cyan", bold=True)
-    return STATUS_LOOK.get(status, (status, Style()))
 
 
 class ShotList(ScrollView, can_focus=True):
@@ -74,6 +36,7 @@ class ShotList(ScrollView, can_focus=True):
         Binding("pagedown", "cursor(10)", "Page down", show=False, id="shot-list-page-down"),
         Binding("home", "cursor(-100000)", "First shot", show=False, id="shot-list-first"),
         Binding("end", "cursor(100000)", "Last shot", show=False, id="shot-list-last"),
+        Binding("enter", "open", "Edit shot", tooltip="Open the selected shot's form", id="shot-list-open"),
     ]
     COMPONENT_CLASSES = {"shot-list--header", "shot-list--cursor", "shot-list--odd"}
     DEFAULT_CSS = """
@@ -100,10 +63,22 @@ class ShotList(ScrollView, can_focus=True):
         def control(self) -> ShotList:
             return self.shot_list
 
+    @dataclass
+    class Opened(Message):
+        """`enter` on a shot: the user wants to edit it; handle with `on_shot_list_opened`."""
+
+        shot_list: ShotList
+        shot_id: str
+
+        @property
+        def control(self) -> ShotList:
+            return self.shot_list
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.rows_shown: list[ShotRow] = []
         self._strips: dict[int, tuple[object, Strip]] = {}
+        self._columns: tuple[object, Columns] | None = None
 
     # -- data --------------------------------------------------------------------------------
     @property
@@ -137,6 +112,10 @@ class ShotList(ScrollView, can_focus=True):
         if self.rows_shown:
             self.cursor = max(0, min(len(self.rows_shown) - 1, self.cursor + offset))
 
+    def action_open(self) -> None:
+        if self.selected_shot is not None:
+            self.post_message(self.Opened(self, self.selected_shot))
+
     def watch_cursor(self, old: int, new: int) -> None:
         self._refresh_row(old)
         self._refresh_row(new)
@@ -165,24 +144,27 @@ class ShotList(ScrollView, can_focus=True):
         self.virtual_size = Size(self.size.width, len(self.rows_shown) + 1)
 
     # -- drawing -----------------------------------------------------------------------------
-    def _subject_width(self, width: int) -> int:
-        """The subject column takes what the fixed columns leave (one space before and after each)."""
-        fixed = 1 + sum(cells for _, cells in FIXED_COLUMNS) + len(FIXED_COLUMNS) + 1
-        return max(MIN_SUBJECT, width - fixed - 1)
-
-    def _cells(self, row: ShotRow | None, subject: int) -> list[tuple[str, Style | None]]:
+    def _cells(self, row: ShotRow | None, columns: Columns) -> list[tuple[str, Style | None]]:
+        widths = columns.widths()
         if row is None:
-            labels = ["#", "subject", "camera", "len", *(label for _, label in STAGE_COLUMNS), "L"]
-            widths = [3, subject, 11, 5, 5, 5, 5, 5, 1]
-            return [(fit(text, cells), None) for text, cells in zip(labels, widths, strict=True)]
+            return [(fit(text, cells), None) for text, cells in zip(columns.headers(), widths, strict=True)]
         cells: list[tuple[str, Style | None]] = [
-            (fit(str(row.sequence), 3), None), (fit(row.subject, subject), None), (fit(row.camera, 11), None),
-            (fit(row.duration, 5), None)]
+            (fit(str(row.sequence), columns.number), None), (fit(row.subject, columns.subject), None),
+            (fit(row.camera, columns.camera), None), (fit(row.duration, columns.length), None)]
         for stage, _ in STAGE_COLUMNS:
-            text, style = status_look(row.statuses.get(stage, "pending"))
-            cells.append((fit(text, 5), style))
+            text, style = status_look(row.statuses.get(stage, "pending"), compact=columns.compact)
+            cells.append((fit(text, columns.stage), style))
         cells.append(("●" if row.locked else " ", Style(color="magenta", bold=True) if row.locked else None))
         return cells
+
+    @property
+    def columns(self) -> Columns:
+        """The column widths for the rows shown at the current width (recomputed when either changes)."""
+        width = self.scrollable_content_region.width
+        key = (width, tuple((r.sequence, r.camera, r.duration) for r in self.rows_shown))
+        if self._columns is None or self._columns[0] != key:
+            self._columns = (key, layout(self.rows_shown, width))
+        return self._columns[1]
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
@@ -191,7 +173,8 @@ class ShotList(ScrollView, can_focus=True):
         if index is not None and row is None:
             return Strip.blank(width, self.rich_style)
         cursor = index == self.cursor
-        key = (row, cursor, width, self.has_focus, index is not None and index % 2 == 1)
+        columns = self.columns
+        key = (row, cursor, width, columns, self.has_focus, index is not None and index % 2 == 1)
         cached = self._strips.get(-1 if index is None else index)
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -204,7 +187,7 @@ class ShotList(ScrollView, can_focus=True):
         else:
             base = self.rich_style
         segments = [Segment(" ", base)]
-        for text, style in self._cells(row, self._subject_width(width)):
+        for text, style in self._cells(row, columns):
             segments.append(Segment(text, base + style if style and not cursor else base))
             segments.append(Segment(" ", base))
         strip = Strip(segments).adjust_cell_length(width, base)
