@@ -24,6 +24,7 @@ from pydantic_settings import (
 
 from s2v_tui.domain.errors import ConfigError, register_secret
 from s2v_tui.domain.project import parse_size
+from s2v_tui.domain.shot import MAX_TAKES
 
 STAGES = ("storyboard", "keyframe", "clip", "voice")
 
@@ -213,6 +214,12 @@ class CosyVoiceLocalSettings(BaseModel):
     timeout: float = Field(default=120.0, ge=1)
 
 
+class TakesSettings(BaseModel):
+    keep: int = Field(default=5, ge=1, le=MAX_TAKES)
+    """Takes kept per shot and stage (keyframe, voice, clip), the chosen one included; beyond that the
+    oldest unchosen takes are deleted."""
+
+
 class FakeSettings(BaseModel):
     latency: float = Field(default=0.0, ge=0)
     fail: list[str] = Field(default_factory=list)
@@ -298,6 +305,7 @@ class Settings(BaseSettings):
     ollama: OllamaSettings = Field(default_factory=OllamaSettings)
     openai_compat: OpenAICompatSettings = Field(default_factory=OpenAICompatSettings)
     cosyvoice: CosyVoiceLocalSettings = Field(default_factory=CosyVoiceLocalSettings)
+    takes: TakesSettings = Field(default_factory=TakesSettings)
     fake: FakeSettings = Field(default_factory=FakeSettings)
     keymap: dict[str, str] = Field(default_factory=dict)
     """TUI binding id → keys, e.g. {"render-all" = "ctrl+r"}."""
