@@ -6,6 +6,9 @@
     s2v doctor                   check config, keys, endpoints, ffmpeg, fonts, voices
     s2v restore PROJECT_DIR      restore project.json from its last good copy
     s2v serve                    the original service's HTTP API on 127.0.0.1:12345 (see `s2v serve --help`)
+    s2v take DIR [SHOT STAGE N]  list a shot's takes (--list) or choose the one to use
+    s2v import DIR SHOT --keyframe|--clip|--voice FILE   use your own file for a shot
+    s2v export DIR --jianying OUT_DIR                    a Jianying/CapCut draft of the rendered film
 
 The TUI is imported only when it is used, so `s2v --run` never loads Textual.
 """
@@ -21,7 +24,11 @@ from s2v_tui import __version__
 from s2v_tui.config import STAGES, load_settings
 from s2v_tui.domain.errors import BadInputError, ExitCode, S2VError
 
-EPILOG = """exit codes (--run):
+EPILOG = """other commands:
+  s2v doctor · s2v restore DIR · s2v take DIR [SHOT STAGE N] · s2v import DIR SHOT --keyframe|--clip|--voice FILE
+  s2v export DIR --jianying OUT_DIR · s2v serve [--host H] [--port P] (the HTTP API, see s2v serve --help)
+
+exit codes (--run):
   0 done · 2 bad input (script, project file, config, option, API key) · 3 partial: some shots failed
   4 failed · 5 project locked by another s2v · 130 interrupted (finished work is kept; rerun to continue)
 """
@@ -92,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         from s2v_tui.serve.cli import run_serve
 
         return run_serve(argv[1:])
+    if argv[:1] in (["take"], ["import"], ["export"]):
+        from s2v_tui.handoff import run_command
+
+        return run_command(argv[0], argv[1:], load_settings)
     args = _parser().parse_args(argv)
     if args.config:
         os.environ["S2V_CONFIG_FILE"] = str(args.config)

@@ -24,6 +24,7 @@ from pydantic_settings import (
 
 from s2v_tui.domain.errors import ConfigError, register_secret
 from s2v_tui.domain.project import parse_size
+from s2v_tui.domain.shot import MAX_TAKES
 
 STAGES = ("storyboard", "keyframe", "clip", "voice")
 
@@ -76,12 +77,23 @@ class RenderSettings(BaseModel):
 
 
 class VoiceDefaults(BaseModel):
+    engine: Literal["auto", "kokoro", "espeak"] = "auto"
+    """Offline speech engine: "kokoro" (neural, Kokoro-82M), "espeak" (espeak-ng: fast, robotic), or "auto":
+    the one measured most intelligible per language (benchmarks/asr_offline.py) — Kokoro for Chinese and English."""
     zh: str = "cmn"
-    """Offline (espeak-ng) voice for Chinese."""
+    """espeak-ng voice for Chinese."""
     en: str = "en-us"
-    """Offline (espeak-ng) voice for English."""
+    """espeak-ng voice for English."""
     words_per_minute: int = Field(default=165, ge=80, le=400)
     """espeak-ng base rate; the project's rate multiplier scales it."""
+    kokoro_zh: str = "jm_kumo"
+    """Kokoro voice style for Chinese (only Japanese speakers ship: jf_alpha, jf_gongitsune, jf_nezumi,
+    jf_tebukuro, jm_kumo)."""
+    kokoro_en: str = "jm_kumo"
+    """Kokoro voice style for English."""
+    kokoro_threads: int = Field(default=2, ge=1, le=16)
+    """ONNX Runtime threads of the Kokoro worker process (one process, so the model loads once). Its threads
+    do not spin when idle, so they yield the cores to painting and encoding whenever they wait."""
 
 
 class RetrySettings(BaseModel):
@@ -202,6 +214,12 @@ class CosyVoiceLocalSettings(BaseModel):
     timeout: float = Field(default=120.0, ge=1)
 
 
+class TakesSettings(BaseModel):
+    keep: int = Field(default=5, ge=1, le=MAX_TAKES)
+    """Takes kept per shot and stage (keyframe, voice, clip), the chosen one included; beyond that the
+    oldest unchosen takes are deleted."""
+
+
 class FakeSettings(BaseModel):
     latency: float = Field(default=0.0, ge=0)
     fail: list[str] = Field(default_factory=list)
@@ -310,6 +328,7 @@ class Settings(BaseSettings):
     ollama: OllamaSettings = Field(default_factory=OllamaSettings)
     openai_compat: OpenAICompatSettings = Field(default_factory=OpenAICompatSettings)
     cosyvoice: CosyVoiceLocalSettings = Field(default_factory=CosyVoiceLocalSettings)
+    takes: TakesSettings = Field(default_factory=TakesSettings)
     fake: FakeSettings = Field(default_factory=FakeSettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
     keymap: dict[str, str] = Field(default_factory=dict)

@@ -20,10 +20,12 @@ from pathlib import Path
 
 import httpx
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from s2v_tui.config import STAGES, Settings, load_settings
 from s2v_tui.domain.errors import S2VError
+from s2v_tui.preflight import missing_for_run
 
 TIMEOUT = 3.0
 
@@ -37,24 +39,25 @@ class Check:
     needed: bool = True
 
 
-def _key_checks(settings: Settings, used: set[str]) -> list[Check]:
-    handover_oss = "dashscope" in used and settings.dashscope.image_handover == "oss" \
-        and settings.backend_for("clip") == "dashscope"
-    compat_dashscope = False
-    if "openai_compat" in used:
-        from s2v_tui.backends.openai_compat.storyboard import OpenAICompatStoryboard
+KEY_NAMES = ("DASHSCOPE_API_KEY", "OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET", "PIXVERSE_API_KEY",
+             "S2V_OPENAI_COMPAT__API_KEY")
 
-        compat_dashscope = OpenAICompatStoryboard(settings).uses_dashscope_key
-    keys = [
-        ("DASHSCOPE_API_KEY", settings.dashscope.api_key, "dashscope" in used or compat_dashscope),
-        ("OSS_ACCESS_KEY_ID", settings.oss.access_key_id, handover_oss),
-        ("OSS_ACCESS_KEY_SECRET", settings.oss.access_key_secret, handover_oss),
-        ("PIXVERSE_API_KEY", settings.pixverse.api_key, "pixverse" in used),
-        ("S2V_OPENAI_COMPAT__API_KEY", settings.openai_compat.api_key, False),
-    ]
-    return [Check(f"key {env}", bool(value and value.get_secret_value().strip()),
-                  "set" if value and value.get_secret_value().strip() else "not set",
-                  f"export {env}=… (or put it in config.toml)", needed) for env, value, needed in keys]
+
+def _key_checks(settings: Settings) -> list[Check]:
+    """Every key: set, unused, or missing for a chosen backend (the same rules a run checks first: preflight)."""
+    values = {"DASHSCOPE_API_KEY": settings.dashscope.api_key, "OSS_ACCESS_KEY_ID": settings.oss.access_key_id,
+              "OSS_ACCESS_KEY_SECRET": settings.oss.access_key_secret, "PIXVERSE_API_KEY": settings.pixverse.api_key,
+              "S2V_OPENAI_COMPAT__API_KEY": settings.openai_compat.api_key}
+    missing = {item.needs: item for item in missing_for_run(settings)}
+    checks = []
+    for env in KEY_NAMES:
+        value = values[env]
+        if env in missing:
+            checks.append(Check(f"key {env}", False, f"not set ({missing[env].message})", missing[env].error().hint or ""))
+        else:
+            is_set = bool(value and value.get_secret_value().strip())
+            checks.append(Check(f"key {env}", is_set, "set" if is_set else "not set", needed=is_set))
+    return checks
 
 
 def _endpoints(settings: Settings, used: set[str]) -> list[tuple[str, str]]:
@@ -89,8 +92,9 @@ async def _reach(label: str, url: str) -> Check:
             response = await client.get(probe)
         return Check(f"reach {label}", True, f"{httpx.URL(probe).host} answered HTTP {response.status_code}")
     except httpx.HTTPError as exc:
+        where = "the base URL or [dashscope] region" if "dashscope" in label.lower() else f"the {label} URL"
         return Check(f"reach {label}", False, f"{httpx.URL(probe).host}: {type(exc).__name__}",
-                     "check the network/proxy and the base URL or region in config")
+                     f"start the service, or check the network/proxy and {where} in config")
 
 
 async def _comfy_checks(settings: Settings) -> list[Check]:
@@ -151,6 +155,7 @@ def _local_checks(settings: Settings, used: set[str]) -> list[Check]:
     except Exception as exc:  # noqa: BLE001
         checks.append(Check("CJK font", False, str(exc)[:80], "pip install --force-reinstall pylopdf-fonts-zh-cn"))
     offline_voice = settings.backend_for("voice") == "offline"
+    checks += _kokoro_checks(settings, offline_voice)
     for language, voice in (("zh", settings.voice.zh), ("en", settings.voice.en)):
         try:
             from s2v_tui.backends.offline.espeak import Espeak
@@ -164,10 +169,31 @@ def _local_checks(settings: Settings, used: set[str]) -> list[Check]:
     return checks
 
 
+def _kokoro_checks(settings: Settings, offline_voice: bool) -> list[Check]:
+    """The neural offline voice's model (hash-checked) and styles, when the offline voice would use it."""
+    from s2v_tui.backends.offline.kokoro_model import verified_model, voice_data
+    from s2v_tui.backends.offline.voice import OfflineVoice
+
+    engines = {OfflineVoice(settings.voice).engine_for(language, None) for language in ("zh", "en")}
+    needed = offline_voice and "kokoro" in engines
+    try:
+        size = len(verified_model())
+        styles = voice_data().styles
+        wanted = {settings.voice.kokoro_zh, settings.voice.kokoro_en}
+        missing = sorted(wanted - set(styles))
+        if missing:
+            return [Check("Kokoro voice", False, f"no style {', '.join(missing)}",
+                          f"use one of {', '.join(sorted(styles))} in [voice] kokoro_zh / kokoro_en", needed)]
+        return [Check("Kokoro voice", True, f"model {size // 1_000_000} MB, SHA-256 verified; styles "
+                                            f"{', '.join(sorted(wanted))}", "", needed)]
+    except S2VError as exc:
+        return [Check("Kokoro voice", False, exc.message, exc.hint or "", needed)]
+
+
 def collect(settings: Settings, *, network: bool = True) -> list[Check]:
     checks = [Check("config", True, "loaded")]
     backend_checks, used = _backend_checks(settings)
-    checks += backend_checks + _key_checks(settings, used)
+    checks += backend_checks + _key_checks(settings)
     if network:
         targets = _endpoints(settings, used)
 
@@ -185,7 +211,9 @@ def render(checks: list[Check], console: Console) -> None:
         table.add_column(column)
     for check in checks:
         status = "[green]OK[/]" if check.ok else ("[red]FAIL[/]" if check.needed else "[dim]unused[/]")
-        table.add_row(check.name, status, check.detail, check.fix if check.needed and not check.ok else "")
+        fix = check.fix if check.needed and not check.ok else ""
+        # Details and fixes quote config ("[dashscope] region"): printed as text, never read as markup.
+        table.add_row(escape(check.name), status, escape(check.detail), escape(fix))
     console.print(table)
 
 

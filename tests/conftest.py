@@ -29,6 +29,9 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: 
     for name in list(os.environ):
         if name in SEED_ENV or (name.startswith("S2V_") and name not in ("S2V_CONFIG_FILE", "S2V_PROJECTS_DIR")):
             monkeypatch.delenv(name, raising=False)
+    # Tests that are not about voice quality speak with espeak-ng (instant); tests of the neural voice
+    # choose it explicitly (tests/backends/test_kokoro_voice.py).
+    monkeypatch.setenv("S2V_VOICE__ENGINE", "espeak")
     for name in ("DASHSCOPE_HTTP_BASE_URL", "DASHSCOPE_WEBSOCKET_BASE_URL", "DASHSCOPE_API_KEY"):
         monkeypatch.delenv(name, raising=False)
 

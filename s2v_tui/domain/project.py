@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from s2v_tui.domain.ids import id_field
 from s2v_tui.domain.shot import Asset, Shot, StageState, utcnow
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MAX_SHOTS = 500
 """Far more than a film of 6–10 shots needs; a bound so a hostile project.json cannot exhaust memory."""
 MAX_SCRIPT_CHARS = 1_000_000

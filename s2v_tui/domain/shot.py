@@ -74,11 +74,43 @@ class RemoteTask(BaseModel):
     extra: dict[str, str] = Field(default_factory=dict)
 
 
+USER_BACKEND = "user"
+"""`Asset.backend` of a file the user brought (`s2v import`): never made by s2v, never rebuilt by it."""
+MAX_TAKES = 50
+"""A bound on takes per stage, so a hostile project.json cannot exhaust memory (the config keeps far fewer)."""
+MAX_TAKE_PROMPT = 4000
+"""A prompt built from a long detail, style and subject may be longer: a take keeps its start."""
+
+
+class Take(BaseModel):
+    """One result a stage produced, or a file the user brought, kept so it can be chosen again."""
+
+    number: int = Field(ge=1)
+    """Stable within its shot and stage: take 3 stays take 3 when older takes are pruned."""
+    asset: Asset
+    prompt: str | None = Field(default=None, max_length=MAX_TAKE_PROMPT)
+    """What it was made from, for people: the image prompt, the narration, the motion prompt — or, for
+    a user's file, its original name."""
+
+
+class Pin(BaseModel):
+    """The user chose the stage's asset (picked a take, or brought a file): it is kept, not rebuilt."""
+
+    key: str | None = None
+    """For a generated take, the digest of the shot's own content the stage is made from when it was
+    chosen (`engine.takes.choice_key`): editing that content ends the choice. None for a user's file:
+    kept until the stage is regenerated or another take is chosen."""
+
+
 class StageState(BaseModel):
     status: StageStatus = StageStatus.PENDING
     error: str | None = None
     asset: Asset | None = None
+    """The chosen take (keyframe, voice, clip) or the stage's only asset (segment)."""
     task: RemoteTask | None = None
+    takes: list[Take] = Field(default_factory=list, max_length=MAX_TAKES)
+    """Every kept result of the stage, oldest first (the chosen one included)."""
+    pin: Pin | None = None
 
 
 def _default_stages() -> dict[Stage, StageState]:

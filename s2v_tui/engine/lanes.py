@@ -18,6 +18,9 @@ def lane_widths(settings: Settings) -> dict[str, int]:
         "cpu": settings.render.workers,
         "encode": settings.render.workers,
         "fake": 8,
+        # One Kokoro worker process (or espeak-ng's process-wide lock) speaks one line at a time; two in
+        # the lane keep the next line queued there without taking a painter's or encoder's slot.
+        "offline-voice": 2,
         # One lane per DashScope service: rate limits are per model, and a slow Wan task being
         # polled must not hold up keyframes or voices.
         "dashscope-image": settings.dashscope.lanes,

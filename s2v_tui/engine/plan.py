@@ -15,21 +15,19 @@ from s2v_tui.backends.registry import BackendSet
 from s2v_tui.config import Settings
 from s2v_tui.domain.errors import BadInputError
 from s2v_tui.domain.project import Project
-from s2v_tui.domain.shot import Asset, Shot, Stage, StageStatus
+from s2v_tui.domain.shot import Asset, Shot, Stage, StageState, StageStatus
 from s2v_tui.engine import recipes
+from s2v_tui.engine.takes import choice_key, intact, usable
 from s2v_tui.media.fonts import cjk_font
 from s2v_tui.storage.atomic import sha256_file
 from s2v_tui.storage.project_store import ProjectFolder
-from s2v_tui.storage.records import asset_files
 
 Freshness = Literal["fresh", "stale", "missing", "failed"]
 
 
 def asset_valid(folder: ProjectFolder, asset: Asset | None, input_hash: str | None) -> bool:
     """The asset was made from exactly these inputs and its file(s) are intact."""
-    if asset is None or input_hash is None or asset.input_hash != input_hash:
-        return False
-    return all(folder.asset_ok(rel, sha) for rel, sha in asset_files(asset))
+    return asset is not None and input_hash is not None and asset.input_hash == input_hash and intact(folder, asset)
 
 
 @dataclass
@@ -41,20 +39,22 @@ class Plan:
     paid_calls: dict[str, int] = field(default_factory=dict)
 
 
-def _current(folder: ProjectFolder, shot: Shot, stage: Stage,
-             input_hash: str | None) -> tuple[Freshness, Asset | None]:
-    """How a stage stands, and the asset a run would use without building: the recorded one, or one an
-    interrupted run left complete on disk (the run adopts it, so it is neither built nor paid for)."""
-    state = shot.stages[stage]
-    if asset_valid(folder, state.asset, input_hash):
-        return "fresh", state.asset
-    if input_hash is not None:
-        adopted = folder.records.adoptable(shot.id, stage.value, input_hash, folder.asset_ok)
-        if adopted is not None:
-            return "fresh", adopted
+def _current(folder: ProjectFolder, shot: Shot, stage: Stage, input_hash: str | None,
+             key: str | None = None) -> Asset | None:
+    """The asset a run would use without building (`engine.takes.usable`), or one an interrupted run left
+    complete on disk (the run adopts it, so it is neither built nor paid for)."""
+    found = usable(folder, shot.stages[stage], input_hash, key)
+    if found is None and input_hash is not None:
+        found = folder.records.adoptable(shot.id, stage.value, input_hash, folder.asset_ok)
+    return found
+
+
+def _freshness(state: StageState, usable_asset: Asset | None) -> Freshness:
+    if usable_asset is not None:
+        return "fresh"
     if state.status == StageStatus.FAILED:
-        return "failed", None
-    return ("stale" if state.asset is not None else "missing"), None
+        return "failed"
+    return "stale" if state.asset is not None else "missing"
 
 
 def music_file(project: Project, folder: ProjectFolder) -> Path | None:
@@ -82,23 +82,24 @@ def make_plan(project: Project, folder: ProjectFolder, settings: Settings, backe
     enc = recipes.encode_settings(project, settings.render)
     segments: list[Asset] = []
     for shot in project.shots:
-        row: dict[str, Freshness] = {}
-        row["keyframe"], kf = _current(folder, shot, Stage.KEYFRAME,
-                                       recipes.keyframe_hash(project, shot, backends.keyframe.info))
-        row["voice"], vo = _current(folder, shot, Stage.VOICE, recipes.voice_hash(
-            project, shot, backends.voice.info, project.voice.name, settings.render.sample_rate))
-        clip_hash = seg_hash = None
-        cl = None
+        states = shot.stages
+        kf = _current(folder, shot, Stage.KEYFRAME, recipes.keyframe_hash(project, shot, backends.keyframe.info),
+                      choice_key(project, shot, Stage.KEYFRAME))
+        vo = _current(folder, shot, Stage.VOICE, recipes.voice_hash(
+            project, shot, backends.voice.info, project.voice.name, settings.render.sample_rate),
+            choice_key(project, shot, Stage.VOICE))
+        cl = seg = None
         if kf and vo:
             seconds = recipes.shot_seconds(shot, float(vo.meta.get("duration", 0)), settings.render)
             clip_hash = recipes.clip_hash(project, shot, backends.clip.info, kf, backends.clip.duration_for(seconds))
-            row["clip"], cl = _current(folder, shot, Stage.CLIP, clip_hash)
+            cl = _current(folder, shot, Stage.CLIP, clip_hash, choice_key(project, shot, Stage.CLIP, kf))
             if cl:
                 seg_hash = recipes.segment_hash(project, shot, kf, cl, vo, enc.frames_for(seconds), enc,
                                                 cjk_font().family, settings.render.loudness_lufs)
-        else:
-            row["clip"], _ = _current(folder, shot, Stage.CLIP, None)
-        row["segment"], seg = _current(folder, shot, Stage.SEGMENT, seg_hash)
+                seg = _current(folder, shot, Stage.SEGMENT, seg_hash)
+        row: dict[str, Freshness] = {
+            stage.value: _freshness(states[stage], found)
+            for stage, found in ((Stage.KEYFRAME, kf), (Stage.VOICE, vo), (Stage.CLIP, cl), (Stage.SEGMENT, seg))}
         for stage, fresh in row.items():
             if fresh == "fresh":
                 cached[stage] += 1

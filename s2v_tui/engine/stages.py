@@ -9,7 +9,6 @@ verified, so a SIGKILL at any instant leaves either the old asset or the new one
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import shutil
 import time
 import uuid
@@ -22,12 +21,13 @@ from s2v_tui.backends.base import BackendInfo, ClipRequest, KeyframeRequest, Voi
 from s2v_tui.backends.registry import BackendSet
 from s2v_tui.domain.errors import BadInputError, MediaError, S2VError
 from s2v_tui.domain.events import ArtifactReady, ErrorInfo, StageFailed, StageFinished, StageName, StageStarted
-from s2v_tui.domain.shot import Asset, Shot, Stage, StageState, StageStatus, utcnow
+from s2v_tui.domain.shot import Asset, Shot, Stage, StageState, StageStatus, Take, utcnow
+from s2v_tui.domain.takes import add_take, pin_holds
 from s2v_tui.domain.text import has_words
 from s2v_tui.engine import recipes
 from s2v_tui.engine.context import RunContext, StageContextImpl
-from s2v_tui.engine.plan import asset_valid
 from s2v_tui.engine.retry import with_retries
+from s2v_tui.engine.takes import TakeInfo, choice_key, drop_asset, usable
 from s2v_tui.faults import fault_point
 from s2v_tui.media.cue_overlay import cue_overlays
 from s2v_tui.media.fonts import cjk_font
@@ -37,7 +37,6 @@ from s2v_tui.media.loudness import gain_db, measure_file
 from s2v_tui.media.probe import probe, verify_audio, verify_image, verify_video
 from s2v_tui.media.segment import SegmentJob, SegmentSource, encode_segment
 from s2v_tui.media.subtitles import Cue, WordTiming, build_cues, layout_for, write_ass
-from s2v_tui.storage.records import asset_files
 
 Builder = Callable[[StageContextImpl], Awaitable[Asset]]
 
@@ -62,24 +61,54 @@ class StageRunner:
         self.failures: list[tuple[str | None, StageName, ErrorInfo]] = []
 
     # -- the generic stage -------------------------------------------------------------------
-    def reuse(self, owner: str, stage: StageName, state: StageState, input_hash: str) -> Asset | None:
-        """The asset for these inputs without building: the one project.json names, or one whose record
-        and files a killed run left complete on disk (adopted, so nothing is made or paid twice)."""
-        if asset_valid(self.folder, state.asset, input_hash):
-            return state.asset
+    def reuse(self, owner: str, stage: StageName, state: StageState, input_hash: str,
+              take: TakeInfo | None = None) -> Asset | None:
+        """The asset for these inputs without building: the user's choice while it holds, the current
+        asset or a kept take made from these inputs (`engine.takes.usable`), or one whose record and files
+        a killed run left complete on disk (adopted, so nothing is made or paid twice)."""
+        key = take.key if take else None
+        if state.pin is not None and not pin_holds(state, key):
+            state.pin = None  # the shot's content changed since the user chose: the stage follows it again
+            self.run.save_soon()
+        found = usable(self.folder, state, input_hash, key)
+        if state.pin is not None and (found is None or state.asset is None or found.path != state.asset.path):
+            self.run.log(f"{stage}: the chosen take's file is missing or changed on disk; making a new one",
+                         "warning", None if owner == "film" else owner)
+        if found is not None:
+            if state.asset is None or found.path != state.asset.path:
+                self.install(owner, stage, state, found, take)  # a kept take made from these very inputs
+            return found
         adopted = self.folder.records.adoptable(owner, stage, input_hash, self.folder.asset_ok)
         if adopted is not None:
-            old, state.asset, state.task = state.asset, adopted, None
             self.run.log(f"{stage}: adopted {adopted.path}, complete on disk from an interrupted run", "info",
                          None if owner == "film" else owner)
-            self.run.save_soon(then=lambda: self.discard(owner, stage, old, adopted))
+            state.task = None
+            self.install(owner, stage, state, adopted, take)
         return adopted
 
+    def install(self, owner: str, stage: StageName, state: StageState, asset: Asset, take: TakeInfo | None) -> None:
+        """Make `asset` the stage's asset (kept as a take by stages that keep them); what it replaces, and
+        takes pruned beyond the cap, are deleted once project.json names the new asset."""
+        old = state.asset
+        pruned: list[Take] = []
+        if take is not None:
+            pruned = add_take(state, asset, take.prompt, keep=self.run.settings.takes.keep)
+        else:
+            state.asset = asset
+        state.pin = None
+
+        def clean_up() -> None:
+            self.discard(owner, stage, old, asset)
+            for dropped in pruned:
+                self.discard(owner, stage, dropped.asset, asset)
+
+        self.run.save_soon(then=clean_up)
+
     async def run_stage(self, shot: Shot | None, stage: StageName, state: StageState, input_hash: str,
-                        info: BackendInfo, lane: str, build: Builder) -> Asset:
+                        info: BackendInfo, lane: str, build: Builder, take: TakeInfo | None = None) -> Asset:
         shot_id = shot.id if shot else None
         owner = shot_id or "film"
-        reused = self.reuse(owner, stage, state, input_hash)
+        reused = self.reuse(owner, stage, state, input_hash, take)
         if reused is not None:
             if state.status != StageStatus.DONE or state.error:
                 state.status, state.error = StageStatus.DONE, None
@@ -121,10 +150,9 @@ class StageRunner:
             raise StageError(stage, error) from exc
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-        old = state.asset
-        state.asset, state.status, state.error = asset, StageStatus.DONE, None
+        state.status, state.error = StageStatus.DONE, None
         state.task = None  # the remote task is paid for and its result stored: nothing left to resume
-        self.run.save_soon(then=lambda: self.discard(owner, stage, old, asset))
+        self.install(owner, stage, state, asset, take)
         self.run.built[stage] += 1
         self.run.emit(StageFinished(shot_id=shot_id, stage=stage, path=asset.path,
                                     seconds=round(time.monotonic() - started, 3)))
@@ -132,18 +160,11 @@ class StageRunner:
         return asset
 
     def discard(self, owner: str, stage: str, old: Asset | None, new: Asset) -> None:
-        """Remove a superseded asset's files and record unless something still points at them
-        (runs only once project.json names the new asset)."""
+        """Remove a superseded (or pruned) asset's files and record unless something still points at
+        them — a take kept for the stage included (runs only once project.json names the new asset)."""
         if old is None or old.path == new.path:
             return
-        referenced = {s.asset.path for sh in self.project.shots for s in sh.stages.values() if s.asset}
-        referenced |= {a.path for a in (self.project.render.audio, self.project.render.state.asset) if a}
-        for rel, _ in asset_files(old):
-            if rel not in referenced and rel.startswith("assets/"):
-                with contextlib.suppress(OSError, BadInputError):
-                    self.folder.resolve(rel).unlink()
-        if old.input_hash != new.input_hash:
-            self.folder.records.forget(owner, stage, old)
+        drop_asset(self.folder, self.project, owner, stage, old, keep_record=old.input_hash == new.input_hash)
 
     def make_asset(self, info: BackendInfo, path: str, sha: str, media_type: str, input_hash: str,
                **meta: Any) -> Asset:
@@ -172,7 +193,9 @@ class StageRunner:
             media_type = "image/jpeg" if ext == ".jpg" else "image/png"
             return self.make_asset(info, rel, ctx.place(out, rel), media_type, input_hash, width=width, height=height)
 
-        return await self.run_stage(shot, "keyframe", shot.stages[Stage.KEYFRAME], input_hash, info, info.lane, build)
+        take = TakeInfo(request.prompt, choice_key(self.project, shot, Stage.KEYFRAME))
+        return await self.run_stage(shot, "keyframe", shot.stages[Stage.KEYFRAME], input_hash, info, info.lane, build,
+                                    take)
 
     def voice_name(self) -> str | None:
         return self.project.voice.name
@@ -198,7 +221,8 @@ class StageRunner:
                                duration=round(result.duration, 4), lufs=lufs,
                                timings=[[t.char_start, round(t.start, 4)] for t in result.timings])
 
-        return await self.run_stage(shot, "voice", shot.stages[Stage.VOICE], input_hash, info, info.lane, build)
+        take = TakeInfo(shot.narration, choice_key(self.project, shot, Stage.VOICE))
+        return await self.run_stage(shot, "voice", shot.stages[Stage.VOICE], input_hash, info, info.lane, build, take)
 
     def seconds_of(self, shot: Shot, voice: Asset) -> float:
         return recipes.shot_seconds(shot, float(voice.meta.get("duration", 0.0)), self.render)
@@ -231,7 +255,8 @@ class StageRunner:
                                duration=round(media.duration, 4), width=media.video[0].width,
                                height=media.video[0].height)
 
-        return await self.run_stage(shot, "clip", shot.stages[Stage.CLIP], input_hash, info, info.lane, build)
+        take = TakeInfo(request.prompt, choice_key(self.project, shot, Stage.CLIP, keyframe))
+        return await self.run_stage(shot, "clip", shot.stages[Stage.CLIP], input_hash, info, info.lane, build, take)
 
     async def segment(self, shot: Shot, keyframe: Asset, clip: Asset, voice: Asset) -> Asset:
         frames = self.enc.frames_for(self.seconds_of(shot, voice))

@@ -43,7 +43,10 @@ def apply_drafts(project: Project, drafts: list[ShotDraft]) -> None:
             merged.append(shot)
         elif queue:
             draft = queue.pop(0)
-            merged.append(shot.model_copy(update={**draft.model_dump(), "image_prompt": None, "duration": None}))
+            # A new shot in an old slot: its takes stay (to reuse what still matches), no choice holds.
+            stages = {stage: state.model_copy(update={"pin": None}) for stage, state in shot.stages.items()}
+            merged.append(shot.model_copy(update={**draft.model_dump(), "image_prompt": None, "duration": None,
+                                                  "stages": stages}))
     taken = {shot.id for shot in merged}
     number = 1
     for draft in queue:

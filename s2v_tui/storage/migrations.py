@@ -43,7 +43,18 @@ def _from_seed(data: Document) -> Document:
     }
 
 
-MIGRATIONS: dict[int, Callable[[Document], Document]] = {0: _from_seed}
+def _takes(data: Document) -> Document:
+    """v1 → v2: stages keep takes. Each keyframe, voice and clip a shot has becomes its take 1 (chosen)."""
+    shots = data.get("shots")
+    for shot in shots if isinstance(shots, list) else []:  # anything malformed is left to validation
+        stages = shot.get("stages") if isinstance(shot, dict) else None
+        for stage, state in stages.items() if isinstance(stages, dict) else []:
+            if stage in ("keyframe", "voice", "clip") and isinstance(state, dict) and state.get("asset"):
+                state.setdefault("takes", [{"number": 1, "asset": state["asset"]}])
+    return {**data, "schema_version": 2}
+
+
+MIGRATIONS: dict[int, Callable[[Document], Document]] = {0: _from_seed, 1: _takes}
 """MIGRATIONS[n] turns a version-n document into a version-(n+1) document."""
 
 

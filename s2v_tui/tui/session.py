@@ -20,6 +20,7 @@ from s2v_tui.domain.errors import BadInputError, ProjectLockedError
 from s2v_tui.domain.events import Event
 from s2v_tui.domain.project import Project, VideoFormat, VoiceSettings, detect_language
 from s2v_tui.domain.shot import Shot, Stage, StageStatus
+from s2v_tui.domain.takes import regenerate
 from s2v_tui.engine import recipes
 from s2v_tui.engine.cancel import CancelToken
 from s2v_tui.engine.engine import Engine, StoryboardMode
@@ -189,7 +190,7 @@ class StudioSession:
         self.mark_dirty()
         if new_detail is not None and new_detail.strip():
             shot.detail = new_detail.strip()
-        shot.variants = {**shot.variants, stage: shot.variants.get(stage, 0) + 1}
+        regenerate(shot, stage)  # a new seed, and the user's pinned choice (if any) no longer holds
 
     # -- what the UI shows -------------------------------------------------------------------
     def image_prompt(self, shot_id: str) -> str:

@@ -132,3 +132,26 @@ def test_an_unreachable_comfy_host_says_how_to_fix_it_without_regions(comfy_env,
     assert run_doctor([]) == 1
     [row] = rows(capsys.readouterr().out, "ComfyUI http://127.0.0.1:9")
     assert "FAIL" in row and "unreachable" in row and "start ComfyUI" in row and "region" not in row
+
+
+def test_a_damaged_neural_voice_model_fails_and_names_the_fallback(monkeypatch: pytest.MonkeyPatch, capsys):
+    from s2v_tui.backends.offline import kokoro_model
+    from s2v_tui.domain.errors import BackendError
+
+    monkeypatch.setenv("S2V_VOICE__ENGINE", "auto")
+
+    def damaged(*args: object, **kwargs: object) -> bytes:
+        raise BackendError("the Kokoro voice model is damaged", hint=kokoro_model.FALLBACK_HINT)
+
+    monkeypatch.setattr(kokoro_model, "verified_model", damaged)
+    assert run_doctor(["--no-network"]) == 1
+    out = capsys.readouterr().out
+    assert "Kokoro voice" in out and "damaged" in out and "espeak" in out
+
+
+def test_a_missing_key_says_how_to_set_it_with_its_brackets_and_the_way_out(cloud_env, capsys):
+    cloud_env.setenv("COLUMNS", "400")  # one line per check, so the texts can be read back whole
+    assert run_doctor(["--no-network"]) == 1
+    out = capsys.readouterr().out
+    assert "[dashscope] api_key in config.toml" in out  # printed as text, not eaten as markup
+    assert "the offline backend for" in out and "=offline" in out

@@ -50,7 +50,7 @@ def test_new_project_storyboard_render_quit_in_tmux(tmp_path: Path) -> None:
     projects = tmp_path / "projects"
     env = {"S2V_CONFIG_FILE": os.devnull, "S2V_PROJECTS_DIR": str(projects),
            "S2V_RENDER__SIZE": "160x288", "S2V_RENDER__FPS": "10", "TERM": "xterm-256color",
-           "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+           "S2V_VOICE__ENGINE": "espeak", "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
     # COLUMNS/LINES leak into os.environ from earlier in-process Textual runs and would pin the app to 80x24.
     command = " ".join(["env", "-u", "COLUMNS", "-u", "LINES", *(f"{k}={shlex.quote(v)}" for k, v in env.items()),
                         shlex.quote(sys.executable), "-m", "s2v_tui"])  # Textual draws on stderr: no redirect

@@ -97,6 +97,7 @@ def test_example_config_documents_every_key() -> None:
 
 
 def test_example_config_states_the_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("S2V_VOICE__ENGINE")  # the suite's espeak default would hide [voice] engine
     monkeypatch.setenv("S2V_CONFIG_FILE", str(EXAMPLE))
     from_example = load_settings().model_dump()
     monkeypatch.setenv("S2V_CONFIG_FILE", os.devnull)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from s2v_tui.domain.errors import BadInputError, ProjectCorruptError, ProjectLockedError
-from s2v_tui.domain.project import Project
+from s2v_tui.domain.project import SCHEMA_VERSION, Project
 from s2v_tui.domain.shot import Shot
 from s2v_tui.storage.atomic import atomic_output, atomic_write_bytes, sweep_temp_files
 from s2v_tui.storage.migrations import migrate
@@ -54,7 +54,7 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
         folder.save(_project())
         loaded = folder.load()
     assert loaded.shots[0].id == "shot_01"
-    assert json.loads((tmp_path / "p" / "project.json").read_text())["schema_version"] == 1
+    assert json.loads((tmp_path / "p" / "project.json").read_text())["schema_version"] == SCHEMA_VERSION
 
 
 def test_a_second_process_cannot_write_a_locked_project(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import array
 import ctypes
 import threading
-from dataclasses import dataclass
 
+from s2v_tui.backends.offline.speech import Speech, SpokenWord
 from s2v_tui.domain.errors import BackendError
 
 AUDIO_OUTPUT_SYNCHRONOUS = 2
@@ -21,6 +21,8 @@ CHARS_UTF8 = 1
 ENDPAUSE = 0x1000
 POS_CHARACTER = 1
 PARAM_RATE = 1
+IPA_WITH_TIES = 0x02 | 0x80 | ord("^") << 8
+"""espeak_TextToPhonemes mode: IPA (bit 1), multi-letter phonemes tied (bit 7) with "^" (bits 8-23)."""
 EVENT_LIST_TERMINATED, EVENT_WORD, EVENT_SENTENCE, EVENT_MSG_TERMINATED = 0, 1, 2, 6
 
 
@@ -39,20 +41,6 @@ class _Event(ctypes.Structure):
 
 _SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int,
                                   ctypes.POINTER(_Event))
-
-
-@dataclass(frozen=True)
-class SpokenWord:
-    char_index: int
-    """0-based character offset of the word in the synthesised text."""
-    seconds: float
-
-
-@dataclass(frozen=True)
-class Speech:
-    samples: bytes
-    sample_rate: int
-    words: list[SpokenWord]
 
 
 class Espeak:
@@ -74,6 +62,8 @@ class Espeak:
         lib.espeak_SetSynthCallback.argtypes = [_SynthCallback]
         lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+        lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int]
         lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
                                      ctypes.c_uint, ctypes.c_uint, ctypes.POINTER(ctypes.c_uint), ctypes.c_void_p]
         self.sample_rate = lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, str(data_path).encode(), 0)
@@ -106,12 +96,28 @@ class Espeak:
             index += 1
         return 0
 
+    def _set_voice(self, voice: str) -> None:
+        if self._lib.espeak_SetVoiceByName(voice.encode()) != 0:
+            raise BackendError(f"espeak-ng has no voice {voice!r}",
+                               hint="set [voice] zh/en in config.toml to an espeak-ng voice such as cmn or en-us")
+
+    def phonemes(self, text: str, *, voice: str = "en-us") -> str:
+        """IPA for `text`, multi-letter phonemes tied with "^" (e.g. "həlˈo^ʊ"); clauses joined by spaces."""
+        with self._lock:
+            self._set_voice(voice)
+            buffer = ctypes.create_string_buffer(text.encode("utf-8") + b"\0")
+            pointer = ctypes.c_void_p(ctypes.addressof(buffer))
+            clauses = []
+            while pointer.value:
+                result = self._lib.espeak_TextToPhonemes(ctypes.byref(pointer), CHARS_UTF8, IPA_WITH_TIES)
+                if result:
+                    clauses.append(result.decode("utf-8", "replace").strip())
+            return " ".join(c for c in clauses if c)
+
     def synthesize(self, text: str, *, voice: str, words_per_minute: int) -> Speech:
         """Speak `text` with an espeak voice ("cmn", "en-us"…). Blocking; call from a thread."""
         with self._lock:
-            if self._lib.espeak_SetVoiceByName(voice.encode()) != 0:
-                raise BackendError(f"espeak-ng has no voice {voice!r}",
-                                   hint="set [voice] zh/en in config.toml to an espeak-ng voice such as cmn or en-us")
+            self._set_voice(voice)
             self._lib.espeak_SetParameter(PARAM_RATE, int(words_per_minute), 0)
             self._samples = array.array("h")
             self._events = []

@@ -27,6 +27,7 @@ from s2v_tui.domain.shot import Stage
 from s2v_tui.engine.plan import Plan
 from s2v_tui.tui.screens.studio_actions import ActionsMixin
 from s2v_tui.tui.screens.studio_jobs import JobsMixin
+from s2v_tui.tui.screens.studio_takes import TakesMixin
 from s2v_tui.tui.session import StudioSession
 from s2v_tui.tui.shot_rows import shot_rows
 from s2v_tui.tui.tally import plan_summary, plan_tally
@@ -52,7 +53,7 @@ AUTOSAVE_SECONDS = 0.5
 """How often pending edits are written: a crash loses at most this much typing (the issue allows 1 s)."""
 
 
-class StudioScreen(ActionsMixin, JobsMixin, Screen[None]):
+class StudioScreen(ActionsMixin, JobsMixin, TakesMixin, Screen[None]):
     """One open project. Owns its `StudioSession` until the app closes it."""
 
     BINDINGS = [
@@ -64,6 +65,9 @@ class StudioScreen(ActionsMixin, JobsMixin, Screen[None]):
         Binding("R", "render_all", "Render", tooltip="Render every shot and the final video", id="render-all"),
         Binding("l", "toggle_lock", "Lock", tooltip="Lock/unlock the shot (kept on regeneration)",
                 id="toggle-lock"),
+        Binding("t", "takes", "Takes", show=False, tooltip="The shot's takes: choose one, or bring your own file", id="takes"),
+        Binding("e", "export_draft", "Export", show=False, tooltip="Write a Jianying/CapCut draft of the film",
+                id="export-draft"),
         Binding("escape", "cancel_job", "Cancel", tooltip="Cancel the running job", id="cancel-job"),
         Binding("ctrl+s", "save", "Save", show=False, id="save"),
         Binding("n", "insert_shot", "New shot", show=False, id="insert-shot"),
