@@ -14,6 +14,7 @@ from s2v_tui.domain.camera import parse_camera
 from s2v_tui.domain.errors import BadInputError
 from s2v_tui.domain.project import Project
 from s2v_tui.domain.shot import Shot, Stage
+from s2v_tui.domain.takes import regenerate
 from s2v_tui.engine import recipes
 
 SHOT_FIELDS = ("subject", "detail", "camera", "narration", "tone")
@@ -57,14 +58,16 @@ def apply_fields(shot: Shot, fields: ShotFields) -> None:
 def regenerate_keyframe(project: Project, shot_id: str, fields: ShotFields, *, style: str | None,
                         variant: int) -> None:
     """Give the shot its new fields and ask for keyframe `variant` (a new picture even when no text
-    changed). A `style` other than the story's applies to this shot's picture only."""
+    changed, the one it replaces kept as a take). A `style` other than the story's applies to this
+    shot's picture only."""
     shot = project.shot(shot_id)
     apply_fields(shot, fields)
     prompt = None
     if style and style.strip() and style.strip() != project.style:
         prompt = recipes.image_prompt(project.model_copy(update={"style": style.strip()}), shot)
     shot.image_prompt = prompt
-    shot.variants = {**shot.variants, Stage.KEYFRAME: variant}
+    if shot.variants.get(Stage.KEYFRAME, 0) < variant:  # asked once: a resumed operation asks no second time
+        regenerate(shot, Stage.KEYFRAME)  # a new seed, and no pinned take or file in its way
 
 
 def next_keyframe_variant(project: Project, shot_id: str) -> int:

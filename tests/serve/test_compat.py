@@ -179,3 +179,22 @@ async def test_a_cloud_backend_without_its_key_is_refused_before_a_story_is_made
         assert answer.status_code == 502 and "DASHSCOPE_API_KEY" in answer.json()["message"] + answer.json()["hint"]
         assert not (served.settings.projects_dir / "users/u-001/stories/story-001").exists()
         assert "op-001" not in served.service.operations
+
+
+async def test_regenerate_makes_a_new_picture_even_over_a_chosen_take(served: Served) -> None:
+    from s2v_tui.domain.shot import Stage
+    from s2v_tui.domain.takes import choose
+    from s2v_tui.storage.project_store import ProjectFolder
+
+    first = (await served.client.post(README_PATHS["create"], json=create_body())).json()["shots"][0]["image_url"]
+    body = {"story_id": "story-001", "user_id": "u-001", "shot_id": "shot_01"}
+    second = (await served.client.post(README_PATHS["regenerate"], json={**body, "operation_id": "op-a"})).json()
+    with ProjectFolder(served.settings.projects_dir / "users/u-001/stories/story-001") as folder:
+        project = folder.load()
+        choose(project.shot("shot_01"), Stage.KEYFRAME, 1, key=None)  # the user went back to the first picture
+        folder.save(project)
+    third = (await served.client.post(README_PATHS["regenerate"], json={**body, "operation_id": "op-b"})).json()
+    urls = [first, second["shot"]["image_url"], third["shot"]["image_url"]]
+    assert len(set(urls)) == 3 and third["operation"]["status"] == "Success"
+    takes = ProjectFolder(served.settings.projects_dir / "users/u-001/stories/story-001").load().shot("shot_01")
+    assert [t.number for t in takes.stages[Stage.KEYFRAME].takes] == [1, 2, 3]
