@@ -19,8 +19,8 @@ throughout the load (target ≤ 50 ms).
     python benchmarks/serve_load.py [--stories 20] [--latency 1.0] [--workers 2]
 
 The default latency (1 s per fake call) keeps the run a test of the schedule: the twenty stories' own
-CPU work (encodes, the fake voice's pure-Python synthesis) is ~22 CPU-seconds, which at 0.5 s would be
-~80% of a 2-core machine, so the ratio would measure whatever else the machine is running.
+CPU work (encodes, the fake voice's pure-Python synthesis) is 15–22 CPU-seconds, which at 0.5 s is
+half or more of a 2-core machine, so the ratio would also measure whatever else the machine runs.
 """
 
 from __future__ import annotations
