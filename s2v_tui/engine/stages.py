@@ -133,7 +133,15 @@ class StageRunner:
                     return await build(ctx)
 
                 asset = await with_retries(attempt, self.run.settings.retry, on_retry=on_retry)
-                await asyncio.to_thread(self.folder.records.commit, owner, stage, asset, list(ctx.moves))
+                commit = asyncio.ensure_future(
+                    asyncio.to_thread(self.folder.records.commit, owner, stage, asset, list(ctx.moves)))
+                try:
+                    await asyncio.shield(commit)
+                except asyncio.CancelledError:
+                    # The thread cannot be stopped: let its atomic write finish (no stray .tmp; the record
+                    # is then adopted on resume) before reporting the cancel.
+                    await asyncio.wait([commit])
+                    raise
                 fault_point("place")
         except asyncio.CancelledError:
             # No await here: a second cancellation could interrupt it. The engine saves once at the end.
