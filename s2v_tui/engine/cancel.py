@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class CancelToken:
@@ -22,3 +26,15 @@ class CancelToken:
 
     async def wait(self) -> None:
         await self._event.wait()
+
+
+async def finish_in_thread(function: Callable[..., T], *args: object) -> T:
+    """`asyncio.to_thread` for writes that must not be left half done: a thread cannot be stopped, so
+    when the caller is cancelled this waits for the thread's atomic write to finish (no stray `.tmp`;
+    what it wrote is adopted on resume) and only then re-raises the cancel."""
+    done = asyncio.ensure_future(asyncio.to_thread(function, *args))
+    try:
+        return await asyncio.shield(done)
+    except asyncio.CancelledError:
+        await asyncio.wait([done])
+        raise

@@ -3,7 +3,6 @@ and output/final.srt (every segment's cues shifted to its place in the film)."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from s2v_tui.backends.base import BackendInfo
@@ -11,6 +10,7 @@ from s2v_tui.domain.errors import MediaError
 from s2v_tui.domain.project import Project
 from s2v_tui.domain.shot import Asset
 from s2v_tui.engine import recipes
+from s2v_tui.engine.cancel import finish_in_thread
 from s2v_tui.engine.context import RunContext, StageContextImpl
 from s2v_tui.engine.plan import asset_valid, music_file
 from s2v_tui.engine.stages import StageRunner
@@ -56,7 +56,7 @@ async def _sound_track(run: RunContext, runner: StageRunner, ctx: StageContextIm
         rel = folder.asset_relpath("film", "audio", input_hash, ".m4a")
         info = BackendInfo(name="ffmpeg", model="aac", lane="encode")
         asset = runner.make_asset(info, rel, sha256_file(out), "audio/mp4", input_hash, measured_lufs=measured)
-        await asyncio.to_thread(folder.records.commit, "film", "audio", asset, [(out, rel)])
+        await finish_in_thread(folder.records.commit, "film", "audio", asset, [(out, rel)])
     project.render.audio = asset
     run.save_soon(then=lambda: runner.discard("film", "audio", old, asset))  # the old file goes once saved
     return asset

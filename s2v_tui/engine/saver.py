@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from s2v_tui.domain.errors import S2VError
 from s2v_tui.domain.project import Project
+from s2v_tui.engine.cancel import finish_in_thread
 from s2v_tui.storage.project_store import ProjectFolder
 
 SAVE_INTERVAL = 0.5
@@ -56,7 +57,7 @@ class ProjectSaver:
                 return
             covered = self._requested
             data, version = self.folder.serialise(self.project)  # on the loop: the project is not thread-safe
-            await asyncio.to_thread(self.folder.write, data, version)
+            await finish_in_thread(self.folder.write, data, version)
             self.writes += 1
             self._written = max(self._written, covered)
         self._run_due(covered)

@@ -25,6 +25,7 @@ from s2v_tui.domain.shot import Asset, Shot, Stage, StageState, StageStatus, Tak
 from s2v_tui.domain.takes import add_take, pin_holds
 from s2v_tui.domain.text import has_words
 from s2v_tui.engine import recipes
+from s2v_tui.engine.cancel import finish_in_thread
 from s2v_tui.engine.context import RunContext, StageContextImpl
 from s2v_tui.engine.retry import with_retries
 from s2v_tui.engine.takes import TakeInfo, choice_key, drop_asset, usable
@@ -133,15 +134,7 @@ class StageRunner:
                     return await build(ctx)
 
                 asset = await with_retries(attempt, self.run.settings.retry, on_retry=on_retry)
-                commit = asyncio.ensure_future(
-                    asyncio.to_thread(self.folder.records.commit, owner, stage, asset, list(ctx.moves)))
-                try:
-                    await asyncio.shield(commit)
-                except asyncio.CancelledError:
-                    # The thread cannot be stopped: let its atomic write finish (no stray .tmp; the record
-                    # is then adopted on resume) before reporting the cancel.
-                    await asyncio.wait([commit])
-                    raise
+                await finish_in_thread(self.folder.records.commit, owner, stage, asset, list(ctx.moves))
                 fault_point("place")
         except asyncio.CancelledError:
             # No await here: a second cancellation could interrupt it. The engine saves once at the end.

@@ -172,7 +172,8 @@ async def test_a_backend_error_is_a_notification_and_a_log_line_not_a_crash(stor
 async def test_quitting_during_a_render_asks_then_stops_it_cleanly(storyboarded_project: Path) -> None:
     from s2v_tui.tui.screens.dialogs import ConfirmDialog
 
-    app = studio_app(studio_settings(fake={"latency": 2.0}), storyboarded_project)  # slow enough that the render outlives the question on a loaded machine
+    # A fake slow enough that the render outlives the question on a loaded machine.
+    app = studio_app(studio_settings(fake={"latency": 2.0}), storyboarded_project)
     async with app.run_test(size=(120, 40)) as pilot:
         studio = await open_studio(pilot)
         await pilot.press("R")
