@@ -20,8 +20,10 @@ from s2v_tui.domain.project import Project
 from s2v_tui.domain.shot import Asset, Shot, Stage
 from s2v_tui.media.segment import EncodeSettings, x264_threads
 
-RECIPE = {"keyframe": 1, "voice": 1, "clip": 1, "segment": 2, "audio": 1, "final": 1}
-"""segment 2: offline subtitles drawn once per cue into the frames (no libass), the cores shared out as x264 threads."""
+RECIPE = {"keyframe": 1, "voice": 1, "clip": 1, "segment": 3, "audio": 1, "final": 1}
+"""segment 2: offline subtitles drawn once per cue into the frames (no libass), the cores shared out as x264 threads.
+segment 3: Ken-Burns frames from phase-shifted copies (`media.subpixel`); colour tags set on the frames, so
+the primaries and transfer actually reach the file (they were dropped before)."""
 
 NEGATIVE_PROMPT = "blurry, low quality, distorted, watermark, text artifacts"
 

@@ -110,7 +110,12 @@ def build_segment_argv(job: SegmentJob) -> list[str]:
     video = video.filter("trim", end_frame=frames).filter("setpts", "PTS-STARTPTS")
     if job.subtitles_ass:
         video = video.filter("ass", filename=job.subtitles_ass, fontsdir=str(job.fonts_dir))
-    video = video.filter("format", "yuv420p")
+    # Every segment is BT.601-matrix limited-range YUV (what the motion renderer and the clip scaler
+    # produce) shown with BT.709 primaries and transfer; tagging it lets players convert back to the
+    # colours we painted. The tags go on the frames: the encoder's own -color_* options lose to the
+    # frames' "unknown" (ffmpeg 7), which left primaries and transfer untagged in every segment and film.
+    video = video.filter("setparams", color_primaries="bt709", color_trc="bt709", colorspace="smpte170m",
+                         range="tv").filter("format", "yuv420p")
     if job.voice_wav is not None:
         audio = ffmpeg_graph.input(str(job.voice_wav)).audio
     else:
@@ -123,8 +128,6 @@ def build_segment_argv(job: SegmentJob) -> list[str]:
     mp4 = ffmpeg_graph.output(
         video, str(job.out_mp4), f="mp4",
         vcodec="libx264", preset=enc.preset, crf=enc.crf, threads=enc.threads, pix_fmt="yuv420p", r=enc.fps,
-        # Every segment is BT.601-matrix limited-range YUV (what the motion renderer and the clip
-        # scaler produce); tagging it lets players convert back to the colours we painted.
         colorspace="smpte170m", color_primaries="bt709", color_trc="bt709", color_range="tv",
         video_track_timescale=enc.fps * 512, movflags="+faststart",
     )

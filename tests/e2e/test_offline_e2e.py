@@ -29,6 +29,16 @@ def _mean_colour(path: Path, at_seconds: float) -> np.ndarray:
     raise AssertionError("no frame at that time")
 
 
+def _stream_line(path: Path) -> str:
+    """ffmpeg's own description of the video stream (its colour tags included)."""
+    import subprocess
+
+    from s2v_tui.media.ffmpeg import ffmpeg_exe
+
+    report = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
+    return next(line for line in report.splitlines() if "Video:" in line)
+
+
 @pytest.mark.parametrize(("script", "language"), [(STORY_ZH, "zh"), (STORY_EN, "en")])
 async def test_offline_render_is_a_real_narrated_video(tmp_path: Path, script: str, language: str) -> None:
     settings = make_settings()  # all offline: rule splitter, painter, Ken-Burns, espeak-ng
@@ -42,6 +52,8 @@ async def test_offline_render_is_a_real_narrated_video(tmp_path: Path, script: s
     assert len(info.video) == 1 and len(info.audio) == 1
     video = info.video[0]
     assert (video.codec, video.width, video.height, video.fps) == ("h264", 160, 288, 10)
+    # Tagged as painted — BT.601 matrix, limited range, BT.709 primaries and transfer — through the join.
+    assert "yuv420p(tv, smpte170m/bt709/bt709" in _stream_line(final)
 
     voices = [float(s.stages[Stage.VOICE].asset.meta["duration"]) for s in project.shots]  # type: ignore[union-attr]
     segments = [s.stages[Stage.SEGMENT].asset for s in project.shots]
