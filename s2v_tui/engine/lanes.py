@@ -18,6 +18,7 @@ def lane_widths(settings: Settings) -> dict[str, int]:
         "cpu": settings.render.workers,
         "encode": settings.render.workers,
         "fake": 8,
+        "motion-plan": 8,  # offline clips: a JSON plan each, no work worth queueing for
         # One Kokoro worker process (or espeak-ng's process-wide lock) speaks one line at a time; two in
         # the lane keep the next line queued there without taking a painter's or encoder's slot.
         "offline-voice": 2,

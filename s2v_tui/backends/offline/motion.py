@@ -9,7 +9,10 @@ from s2v_tui.media.kenburns import plan_motion
 
 
 class OfflineClip(ClipBackend):
-    info = BackendInfo(name="offline", model="kenburns-v1", lane="cpu")
+    # Its own lane: a plan is a few hundred bytes of JSON, and queued behind the painters in "cpu" it held
+    # every segment encode back until the last keyframe was painted (measured: 0.8 s before the first
+    # encode of a 10-shot film; the rendering itself happens in the encode lane).
+    info = BackendInfo(name="offline", model="kenburns-v1", lane="motion-plan")
 
     async def clip(self, request: ClipRequest, out: Path, ctx: StageContext) -> ClipResult:
         # Alternate the direction of lateral moves between neighbouring shots so cuts feel varied.
