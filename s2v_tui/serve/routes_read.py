@@ -9,6 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
+from s2v_tui.domain.events import Event, RunFinished, RunStarted
+from s2v_tui.engine.final_stage import FINAL_MP4, FINAL_SRT
 from s2v_tui.serve.auth import require_token
 from s2v_tui.serve.routes_compat import ERRORS
 from s2v_tui.serve.schemas import Id, OperationView, StoryList, StoryView
@@ -26,6 +28,17 @@ async def get_operation(operation_id: Id, request: Request, user_id: Annotated[I
     return await request.app.state.views.operation(op)
 
 
+def _public(event: Event) -> Event:
+    """The event as a client may see it: paths inside the story's project folder (the engine reports
+    absolute ones, which would show the server's file system; a story is named by its ids)."""
+    if isinstance(event, RunStarted):
+        return event.model_copy(update={"project_dir": "."})
+    if isinstance(event, RunFinished):
+        return event.model_copy(update={"final_path": FINAL_MP4 if event.final_path else None,
+                                        "srt_path": FINAL_SRT if event.srt_path else None})
+    return event
+
+
 @router.get("/operations/{operation_id}/events", response_class=EventSourceResponse, tags=["operations"])
 async def operation_events(operation_id: Id, request: Request, user_id: Annotated[Id | None, Query()] = None,
                            last_event_id: Annotated[str | None, Header()] = None) -> AsyncIterator[ServerSentEvent]:
@@ -36,7 +49,7 @@ async def operation_events(operation_id: Id, request: Request, user_id: Annotate
     _check_owner(op.record.user_id, user_id, operation_id)
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
     async for sequence, event in request.app.state.service.follow(op, after):
-        yield ServerSentEvent(raw_data=event.model_dump_json(), event=event.type, id=str(sequence))
+        yield ServerSentEvent(raw_data=_public(event).model_dump_json(), event=event.type, id=str(sequence))
     view = await request.app.state.views.operation(op)
     yield ServerSentEvent(raw_data=view.model_dump_json(), event="operation")
 

@@ -74,6 +74,14 @@ async def test_sse_streams_the_engine_events_and_ends_with_the_operation() -> No
         middle = numbers[len(numbers) // 2]
         resumed = await sse_events(served.client, "op-001", **{"Last-Event-ID": str(middle)})
         assert [int(seq) for seq, kind, _ in resumed if kind != "operation"] == numbers[middle:]
+        # A render's events name the film inside the story's folder, never the server's file system.
+        render = {"operation_id": "op-003", "story_id": "story-001", "user_id": "u-001"}
+        assert (await served.client.post(README_PATHS["render"], json=render, headers=ASYNC)).status_code == 202
+        rendered = await sse_events(served.client, "op-003")
+        finished = next(data for _, kind, data in rendered if kind == "run_finished")
+        assert (finished["final_path"], finished["srt_path"]) == ("output/final.mp4", "output/final.srt")
+        leaks = [(kind, data) for _, kind, data in events + rendered if str(served.settings.projects_dir) in json.dumps(data)]
+        assert not leaks, leaks[:2]
 
 
 async def test_the_same_operation_id_is_the_same_operation_and_another_body_is_409(served: Served) -> None:
