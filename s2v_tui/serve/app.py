@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from s2v_tui import __version__
@@ -50,7 +51,9 @@ def create_app(settings: Settings, *, backends: BackendSet | None = None) -> Fas
         finally:
             await service.stop()
 
-    app = FastAPI(title="s2v — Story2Video service", version=__version__, lifespan=lifespan,
+    # FastAPIOffline: the same FastAPI app, with /docs and /redoc served from files in the wheel (FastAPI's
+    # own pages load their scripts from a CDN and stay blank on a machine without the internet).
+    app = FastAPIOffline(title="s2v — Story2Video service", version=__version__, lifespan=lifespan,
                   description="The original Story2Video model service's API over the s2v engine, plus async "
                               "operations, events, idempotency and story reads.")
     app.state.settings = settings
